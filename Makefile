@@ -1,0 +1,75 @@
+# email_account: developer and CI entry points (CI runs `make test` through .ci/run).
+#
+#   make deps      Debian packages (Dovecot) + .venv with requirements-test.txt
+#   make test      lint, start the mail servers, pure tier, Odoo tier (if an Odoo 18 is found), stop
+#   make lint      ruff + pylint-odoo only
+#   make servers   the harness mail servers in the foreground (Ctrl-C stops them); prints servers.json
+#   make clean     stop leftover servers, remove .run/ and caches (distclean: also .venv/)
+#
+# Variables: PYTHON (for the venv, default python3), HARNESS_STATE_DIR (default .run/harness),
+# HARNESS_BASE_PORT (default 21000), ODOO_PATH / ODOO_PYTHON (Odoo tier).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+PYTHON ?= python3
+VENV := $(ROOT)/.venv
+VENV_PY := $(VENV)/bin/python
+DEPS_STAMP := $(VENV)/.deps-stamp
+HARNESS_STATE_DIR ?= $(ROOT)/.run/harness
+HARNESS := $(VENV_PY) $(ROOT)/tests/harness/mailservers.py
+APT_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-submissiond
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+
+export HARNESS_STATE_DIR
+
+.PHONY: deps system-deps test lint servers stop-servers clean distclean
+
+deps: system-deps $(DEPS_STAMP)
+
+# apt-get only for what is missing (apt-get update only if the install fails, e.g. on empty lists).
+# A Dovecot started by the package on the standard ports is stopped: the harness runs its own.
+system-deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${db:Status-Status}' $$pkg 2>/dev/null | grep -qx installed || missing="$$missing $$pkg"; \
+	done; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(APT_INSTALL) $$missing </dev/null || { $(SUDO) apt-get update && $(APT_INSTALL) $$missing </dev/null; }; \
+	fi
+	@pid=$$(cat /run/dovecot/master.pid 2>/dev/null); \
+	if [ -n "$$pid" ] && [ -r /proc/$$pid/stat ] && ! grep -q ') Z ' /proc/$$pid/stat; then \
+	  echo "stopping the system Dovecot service (pid $$pid)"; \
+	  $(SUDO) systemctl stop dovecot.socket dovecot.service 2>/dev/null || \
+	  $(SUDO) service dovecot stop 2>/dev/null || $(SUDO) kill $$pid; \
+	fi
+
+$(DEPS_STAMP): $(ROOT)/requirements.txt $(ROOT)/requirements-test.txt
+	@$(VENV_PY) -c 'import sys' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(VENV_PY) -m pip install --disable-pip-version-check -q -r $(ROOT)/requirements-test.txt
+	@touch $@
+
+test: deps
+	$(ROOT)/tests/harness/run_tests.sh
+
+lint: deps
+	$(ROOT)/tests/harness/run_tests.sh lint
+
+servers: deps
+	$(HARNESS) run --state-dir $(HARNESS_STATE_DIR)
+
+# mailservers.py needs only the standard library to stop, so this works without the venv too.
+stop-servers:
+	@$$( [ -x $(VENV_PY) ] && echo $(VENV_PY) || echo $(PYTHON) ) $(ROOT)/tests/harness/mailservers.py \
+	  stop --state-dir $(HARNESS_STATE_DIR)
+
+clean: stop-servers
+	rm -rf $(ROOT)/.run $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache
+	find $(ROOT) -name __pycache__ -type d -not -path '$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# The email_account test runner: `run_tests.sh [all|lint|pure|odoo]`.
+# `make test` runs `all`, `make lint` runs `lint`; `pure` / `odoo` start the servers and run one tier.
+#
+#   1. lint: ruff + pylint-odoo over the repository
+#   2. start the harness mail servers (stopped again on exit, whatever happens)
+#   3. pure tier: pytest tests/core
+#   4. Odoo tier: odoo-bin --test-enable on a fresh database, when an Odoo 18 is found
+#      (ODOO_PATH=/dir/with/odoo-bin [ODOO_PYTHON=python], or a python3 that can `import odoo`)
+#   5. one closing line "N passed, M failed"; the exit status is non-zero if anything failed
+#      (a lint failure or a tier that could not run counts as one failure).
+#
+# Expects the .venv made by `make deps`.  Environment knobs: HARNESS_STATE_DIR, HARNESS_BASE_PORT,
+# ODOO_PATH, ODOO_PYTHON, PYTEST_ADDOPTS.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT" || exit 1
+VENV_PY="$ROOT/.venv/bin/python"
+HARNESS="$ROOT/tests/harness/mailservers.py"
+STATE_DIR="${HARNESS_STATE_DIR:-$ROOT/.run/harness}"
+REPORT_DIR="$ROOT/.run/reports"
+ADDON=email_account
+
+passed=0
+failed=0
+problems=()
+tmp_dirs=()
+servers_started=0
+odoo_db=""
+
+say() { printf '%s\n' "$*"; }
+section() { printf '\n=== %s ===\n' "$*"; }
+problem() {
+    problems+=("$1")
+    say "!!! $1"
+}
+
+cleanup() {
+    local rc=$?
+    if [[ -n "$odoo_db" ]]; then
+        dropdb --if-exists "$odoo_db" >/dev/null 2>&1 || say "warning: could not drop database $odoo_db"
+    fi
+    if ((servers_started)); then
+        "$VENV_PY" "$HARNESS" stop --state-dir "$STATE_DIR" || say "warning: stopping the harness servers failed"
+    fi
+    local d
+    for d in "${tmp_dirs[@]}"; do rm -rf -- "$d"; done
+    return "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ----------------------------------------------------------------------------- lint
+
+python_files() {
+    find . \( -name .venv -o -name .run -o -name .git -o -name node_modules \) -prune -o -name '*.py' -print |
+        sed 's|^\./||' | sort
+}
+
+run_lint() {
+    local ok=0 lint_dir
+    section "lint: ruff"
+    "$ROOT/.venv/bin/ruff" check . || ok=1
+
+    section "lint: pylint-odoo"
+    mapfile -t files < <(python_files)
+    if ((${#files[@]} == 0)); then
+        say "no Python files"
+    else
+        # Lint through a symlink named like the addon, so module names (and pylint-odoo's
+        # checks that use them) do not depend on the name of the clone's folder.
+        lint_dir="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_lint.XXXXXX")"
+        tmp_dirs+=("$lint_dir")
+        ln -s "$ROOT" "$lint_dir/$ADDON"
+        (cd "$lint_dir" && "$ROOT/.venv/bin/pylint" --rcfile="$ROOT/.pylintrc" --load-plugins=pylint_odoo \
+            --valid-odoo-versions=18.0 "${files[@]/#/$ADDON/}") || ok=1
+        ((ok)) || say "pylint: no findings"
+    fi
+    return "$ok"
+}
+
+# ----------------------------------------------------------------------------- pure tier
+
+# Prints "<passed> <failed>" read from a JUnit XML report (failed = failures + errors).
+junit_counts() {
+    "$VENV_PY" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, 0)
+    raise SystemExit
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+total = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(total - bad - skipped, bad)
+EOF
+}
+
+run_pure_tier() {
+    local rc counts p f xml="$REPORT_DIR/pytest-core.xml"
+    section "pure tier: pytest tests/core"
+    rm -f "$xml"
+    "$VENV_PY" -m pytest tests/core -q -p no:cacheprovider --confcutdir="$ROOT/tests/core" --junitxml="$xml"
+    rc=$?
+    counts="$(junit_counts "$xml")"
+    read -r p f <<<"$counts"
+    passed=$((passed + p))
+    failed=$((failed + f))
+    case "$rc" in
+        0) ;;
+        5) problem "pure tier: pytest collected no tests" && failed=$((failed + 1)) ;;
+        *) if ((f == 0)); then
+               problem "pure tier: pytest exited with $rc"
+               failed=$((failed + 1))
+           fi ;;
+    esac
+}
+
+# ----------------------------------------------------------------------------- Odoo tier
+
+# Sets ODOO_PATH / ODOO_PYTHON; returns 1 when no Odoo is configured or importable.
+find_odoo() {
+    local py path
+    if [[ -n "${ODOO_PATH:-}" ]]; then
+        ODOO_PYTHON="${ODOO_PYTHON:-python3}"
+        return 0
+    fi
+    for py in ${ODOO_PYTHON:-} python3; do
+        path="$("$py" -c 'import os, odoo; print(os.path.dirname(os.path.dirname(os.path.abspath(odoo.__file__))))' \
+            2>/dev/null)" || continue
+        if [[ -n "$path" && -f "$path/odoo-bin" ]]; then
+            ODOO_PATH="$path"
+            ODOO_PYTHON="$(command -v "$py")"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_postgres() {
+    local ver cluster_line user
+    if ! command -v pg_lsclusters >/dev/null; then
+        say "installing PostgreSQL"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >/dev/null || return 1
+    fi
+    ver="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+    cluster_line="$(pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main"')"
+    if [[ -z "$cluster_line" ]]; then
+        pg_createcluster "$ver" main >/dev/null || return 1
+        cluster_line="$(pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main"')"
+    fi
+    if [[ "$cluster_line" != *online* ]]; then
+        say "starting PostgreSQL $ver/main"
+        pg_ctlcluster "$ver" main start || return 1
+    fi
+    for _ in $(seq 50); do
+        pg_isready -q && break
+        sleep 0.2
+    done
+    pg_isready -q || return 1
+    user="$(id -un)"
+    if [[ "$user" != postgres ]] &&
+        ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'" | grep -qx 1; then
+        runuser -u postgres -- createuser --superuser "$user" || return 1
+    fi
+}
+
+ensure_odoo_python_requirements() {
+    # pip install only when a requirement's distribution is missing from Odoo's Python.
+    if ! "$ODOO_PYTHON" - "$ROOT/requirements.txt" <<'EOF'
+import importlib.metadata
+import re
+import sys
+
+for line in open(sys.argv[1], encoding="utf-8"):
+    name = re.match(r"\s*([A-Za-z0-9._-]+)", line.split("#")[0])
+    if name:
+        importlib.metadata.distribution(name.group(1))
+EOF
+    then
+        say "installing requirements.txt into $ODOO_PYTHON"
+        "$ODOO_PYTHON" -m pip install -q -r "$ROOT/requirements.txt" || return 1
+    fi
+}
+
+free_port() {
+    "$VENV_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+run_odoo_tier() {
+    local version addons_dir log="$REPORT_DIR/odoo.log" rc result n_failed n_errors n_tests bad
+    section "Odoo tier"
+    if ! find_odoo; then
+        say "=== ODOO TIER SKIPPED: no Odoo 18 found (set ODOO_PATH=/path/to/odoo and ODOO_PYTHON=/path/to/python) ==="
+        return 0
+    fi
+    if [[ ! -f "$ODOO_PATH/odoo-bin" ]]; then
+        problem "Odoo tier: ODOO_PATH=$ODOO_PATH has no odoo-bin"
+        failed=$((failed + 1))
+        return
+    fi
+    version="$(cd "$ODOO_PATH" && "$ODOO_PYTHON" -c 'import odoo.release as r; print(r.version_info[0])' 2>/dev/null)"
+    if [[ "$version" != 18 ]]; then
+        problem "Odoo tier: $ODOO_PATH with $ODOO_PYTHON is not Odoo 18 (version '${version:-unknown}')"
+        failed=$((failed + 1))
+        return
+    fi
+    if [[ ! -f "$ROOT/__manifest__.py" ]]; then
+        problem "Odoo tier: no __manifest__.py in $ROOT"
+        failed=$((failed + 1))
+        return
+    fi
+    say "Odoo: $ODOO_PATH (python: $ODOO_PYTHON)"
+    if ! ensure_postgres; then
+        problem "Odoo tier: PostgreSQL could not be started"
+        failed=$((failed + 1))
+        return
+    fi
+    if ! ensure_odoo_python_requirements; then
+        problem "Odoo tier: could not install requirements.txt into $ODOO_PYTHON"
+        failed=$((failed + 1))
+        return
+    fi
+
+    addons_dir="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_odoo.XXXXXX")"
+    tmp_dirs+=("$addons_dir")
+    ln -s "$ROOT" "$addons_dir/$ADDON"
+    mkdir -p "$addons_dir/.data"
+    printf '[options]\n' >"$addons_dir/.odoo.conf"
+    odoo_db="${ADDON}_test_$$"
+    dropdb --if-exists "$odoo_db" >/dev/null 2>&1
+
+    "$ODOO_PYTHON" "$ODOO_PATH/odoo-bin" --config="$addons_dir/.odoo.conf" \
+        -d "$odoo_db" --addons-path="$ODOO_PATH/addons,$addons_dir" --data-dir="$addons_dir/.data" \
+        -i "$ADDON" --test-enable --test-tags "/$ADDON" --stop-after-init --without-demo=all \
+        --http-port "$(free_port)" --max-cron-threads=0 --log-level=test 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+
+    # Odoo 18 closes a --test-enable run with (logger odoo.tests.result):
+    #   "<f> failed, <e> error(s) of <n> tests when loading database '<db>'"
+    result="$(grep -E 'failed, [0-9]+ error\(s\) of [0-9]+ tests when loading database' "$log" | tail -n 1)"
+    if [[ "$result" =~ ([0-9]+)\ failed,\ ([0-9]+)\ error\(s\)\ of\ ([0-9]+)\ tests ]]; then
+        n_failed=${BASH_REMATCH[1]} n_errors=${BASH_REMATCH[2]} n_tests=${BASH_REMATCH[3]}
+        passed=$((passed + n_tests - n_failed - n_errors))
+        failed=$((failed + n_failed + n_errors))
+    else
+        n_failed=0 n_errors=0 n_tests=0
+    fi
+    bad=0
+    if ((rc != 0)); then
+        problem "Odoo tier: odoo-bin exited with $rc"
+        bad=1
+    fi
+    if ((n_tests == 0)); then
+        problem "Odoo tier: no $ADDON tests ran (no 'of N tests' summary with N > 0 in $log)"
+        bad=1
+    elif ! grep -qE "odoo\.tests\.stats: $ADDON: [0-9]+ tests" "$log"; then
+        problem "Odoo tier: no odoo.tests.stats line for $ADDON in $log"
+        bad=1
+    fi
+    if grep -qE ' (ERROR|CRITICAL) |FAIL:|Traceback' "$log"; then
+        problem "Odoo tier: errors in the log ($log):"
+        grep -nE ' (ERROR|CRITICAL) |FAIL:|Traceback' "$log" | head -n 20
+        bad=1
+    fi
+    if ((bad && n_failed + n_errors == 0)); then
+        failed=$((failed + 1))
+    fi
+    dropdb --if-exists "$odoo_db" && odoo_db=""
+}
+
+# ----------------------------------------------------------------------------- main
+
+if [[ ! -x "$VENV_PY" ]]; then
+    say "no .venv: run 'make deps' (or 'make test') first"
+    exit 2
+fi
+mkdir -p "$REPORT_DIR"
+
+mode="${1:-all}"
+case "$mode" in
+    lint)
+        run_lint
+        exit $?
+        ;;
+    all | pure | odoo) ;;
+    *)
+        say "usage: $0 [all|lint|pure|odoo]   (pure/odoo: servers + that tier only, no lint)"
+        exit 2
+        ;;
+esac
+
+if [[ "$mode" == all ]] && ! run_lint; then
+    problem "lint failed"
+    failed=$((failed + 1))
+fi
+
+section "starting the harness mail servers"
+started_at=$SECONDS
+servers_started=1
+if servers_json="$("$VENV_PY" "$HARNESS" start --state-dir "$STATE_DIR")"; then
+    export EMAIL_ACCOUNT_TEST_SERVERS="$servers_json"
+    say "EMAIL_ACCOUNT_TEST_SERVERS=$servers_json (up in $((SECONDS - started_at))s)"
+    [[ "$mode" == odoo ]] || run_pure_tier
+    [[ "$mode" == pure ]] || run_odoo_tier
+else
+    problem "the harness mail servers did not start (see $STATE_DIR)"
+    failed=$((failed + 1))
+fi
+
+section "summary"
+for p in "${problems[@]}"; do say "- $p"; done
+say "$passed passed, $failed failed"
+((failed == 0))
