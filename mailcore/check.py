@@ -1,0 +1,141 @@
+"""Checks of one server and of a whole account, returning plain result values.
+
+A check never raises for a server's fault: every failure becomes a CheckResult with a stable code.
+"""
+
+import base64
+import concurrent.futures
+import contextlib
+import dataclasses
+
+from . import imap, pop3, smtp
+from .deadline import Deadline
+from .errors import explain
+from .probe import Probe
+from .settings import DEFAULT_TIMEOUT
+
+PROTOCOLS = {"smtp": smtp, "imap": imap, "pop3": pop3}
+_CERTIFICATE_CODES = {
+    "certificate_untrusted",
+    "certificate_hostname_mismatch",
+    "certificate_expired",
+    "certificate_pin_mismatch",
+}
+
+
+_USER_PARAMS = {"host", "port", "protocol", "login", "sender", "stage", "timeout", "domain"}
+
+
+@dataclasses.dataclass
+class CheckResult:
+    protocol: str
+    host: str
+    port: int
+    security: str
+    ok: bool
+    stage: str
+    code: str = None
+    params: dict = dataclasses.field(default_factory=dict)
+    message: str = ""
+    facts: dict = dataclasses.field(default_factory=dict)
+    timings: dict = dataclasses.field(default_factory=dict)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class AccountResult:
+    outgoing: CheckResult = None
+    incoming: CheckResult = None
+
+    @property
+    def ok(self):
+        return all(result.ok for result in (self.outgoing, self.incoming) if result is not None)
+
+
+def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=None):
+    """Check one server. ``login_first``: incoming settings to log in to before SMTP (POP-before-SMTP)."""
+    deadline = deadline or Deadline(timeout)
+    if login_first is not None:
+        first = check_server(login_first, deadline=deadline)
+        if not first.ok:
+            return first
+    probe = Probe(settings, deadline)
+    try:
+        PROTOCOLS[settings.protocol].check(probe)
+    except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
+        failure = probe.failure(error)
+        probe.close()
+        if failure.code in _CERTIFICATE_CODES:
+            _add_certificate(probe, failure, deadline)
+        return _result(probe, False, failure.stage, failure.code, failure.params)
+    finally:
+        probe.close()
+    return _result(probe, True, "done")
+
+
+def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_before_send=False):
+    """Check the outgoing and incoming servers concurrently, within one shared deadline."""
+    deadline_seconds = float(timeout)
+    jobs = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="mailcheck") as pool:
+        if outgoing is not None:
+            login_first = incoming if login_before_send else None
+            jobs["outgoing"] = pool.submit(check_server, outgoing, deadline_seconds, login_first)
+        if incoming is not None:
+            jobs["incoming"] = pool.submit(check_server, incoming, deadline_seconds)
+        return AccountResult(**{side: job.result() for side, job in jobs.items()})
+
+
+def _add_certificate(probe, failure, deadline):
+    """A certificate was refused: fetch it without verification so the user can judge and pin it."""
+    if "certificate" not in probe.facts:
+        fetcher = Probe(probe.settings.replace(tls_policy="any"), Deadline(max(deadline.remaining(), 0.5)))
+        # Facts are a bonus: the failure stands whether or not the certificate can be fetched.
+        with contextlib.suppress(Exception):
+            PROTOCOLS[probe.settings.protocol].open_connection(fetcher)
+            probe.facts["certificate"] = fetcher.facts["certificate"]
+        fetcher.close()
+    certificate = probe.facts.get("certificate")
+    if certificate:
+        failure.params.setdefault("fingerprint", certificate["sha256"])
+        failure.params.setdefault("subject", ", ".join(certificate["alt_names"]) or certificate["subject"])
+        failure.params.setdefault("not_after", certificate["not_after"])
+
+
+def _result(probe, ok, stage, code=None, params=None):
+    probe.finish()
+    settings = probe.settings
+    password = settings.password.reveal()
+    # What the user typed is shown as typed; what the server said is scrubbed.
+    params = {key: value if key in _USER_PARAMS else _scrub(value, password) for key, value in (params or {}).items()}
+    return CheckResult(
+        protocol=settings.protocol,
+        host=settings.host,
+        port=settings.port,
+        security=settings.security,
+        ok=ok,
+        stage=stage,
+        code=code,
+        params=params,
+        message=explain(code, params) if code else "",
+        facts=_scrub(probe.facts, password),
+        timings=dict(probe.timings),
+    )
+
+
+def _scrub(value, password):
+    """Defence in depth: no server echo or error text may carry the password back to the user."""
+    if not password:
+        return value
+    forms = [password, base64.b64encode(password.encode("utf-8")).decode()]
+    if isinstance(value, str):
+        for form in forms:
+            value = value.replace(form, "***")
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub(item, password) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(item, password) for item in value)
+    return value

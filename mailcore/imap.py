@@ -1,0 +1,120 @@
+"""IMAP: open (greeting, CAPABILITY, STARTTLS), log in, and open INBOX read-only."""
+
+import imaplib
+
+from . import sasl
+
+
+class _IMAP(imaplib.IMAP4):
+    """imaplib over the Probe's socket, so the deadline, TLS policy and error triage apply."""
+
+    def __init__(self, probe):
+        self._probe = probe
+        settings = probe.settings
+        super().__init__(settings.host, settings.port, timeout=max(probe.deadline.remaining(), 0.01))
+
+    def _create_socket(self, timeout):
+        self._probe.adopt(self.shutdown)
+        return self._probe.open_socket()
+
+    def _get_capabilities(self):
+        if "banner" not in self._probe.facts:
+            self._probe.greeted()
+            self._probe.facts.setdefault("banner", self.welcome.decode("utf-8", "replace"))
+        self._probe.enter("capabilities")
+        return super()._get_capabilities()
+
+
+def _reason(error):
+    return " ".join(str(error).split())[:200]
+
+
+def open_connection(probe):
+    """Connected, greeted, capabilities read and (when asked) upgraded with STARTTLS; not logged in."""
+    try:
+        client = _IMAP(probe)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as error:
+        if probe.stage == "greeting" and "BYE" in str(error):
+            raise probe.fail("server_busy", reason=_reason(error)) from None
+        raise probe.fail("protocol_error", reason=_reason(error)) from None
+    if probe.settings.security == "starttls":
+        if "STARTTLS" not in client.capabilities:
+            raise probe.fail("starttls_unsupported", reason="not in the CAPABILITY reply")
+        typ, data = client._simple_command("STARTTLS")
+        if typ != "OK":
+            raise probe.fail("starttls_unsupported", reason=_reason(data))
+        client.sock = probe.start_tls(client.sock)
+        client.file = client.sock.makefile("rb")
+        client._tls_established = True
+        client._get_capabilities()
+    elif "STARTTLS" in client.capabilities:
+        probe.facts["starttls_offered"] = True
+    _record_capabilities(client, probe)
+    return client
+
+
+def _record_capabilities(client, probe):
+    capabilities = list(client.capabilities)
+    probe.facts["capabilities"] = [name for name in capabilities if not name.startswith("AUTH=")]
+    probe.facts["auth_mechanisms"] = [name[5:] for name in capabilities if name.startswith("AUTH=")]
+
+
+def login(client, probe):
+    settings = probe.settings
+    probe.enter("auth")
+    if client.state == "AUTH":  # PREAUTH greeting
+        probe.facts["login_method"] = "PREAUTH"
+        return
+    offered = list(probe.facts["auth_mechanisms"])
+    if "LOGINDISABLED" not in client.capabilities:
+        offered.append("LOGIN-COMMAND")
+    name = sasl.choose(offered, probe)
+    probe.facts["login_method"] = name
+    password = settings.password.reveal()
+    try:
+        if name == "LOGIN-COMMAND":
+            # A UTF-8 literal keeps non-ASCII passwords intact where a quoted string cannot hold them.
+            client.literal = password.encode("utf-8")
+            typ, data = client._simple_command("LOGIN", client._quote(settings.login))
+            if typ != "OK":
+                raise imaplib.IMAP4.error(data[-1].decode("utf-8", "replace") if data and data[-1] else typ)
+            client.state = "AUTH"
+        else:
+            mechanism = sasl.Mechanism(name, settings.login, password)
+            pending = [mechanism.initial()]
+
+            def answer(challenge):
+                first = pending.pop() if pending else None
+                return first if first is not None else mechanism.respond(challenge)
+
+            client.authenticate(name, answer)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as error:
+        reason = _reason(error)
+        code = "server_busy" if "[UNAVAILABLE]" in reason or "[INUSE]" in reason else "auth_failed"
+        raise probe.fail(code, reason=reason) from None
+    typ, data = client.capability()
+    if typ == "OK" and data and data[0]:
+        probe.facts["capabilities"] = [
+            name for name in data[0].decode().upper().split() if not name.startswith("AUTH=")
+        ]
+
+
+def connect(probe):
+    """A logged-in ``imaplib.IMAP4`` for Odoo's fetch to use."""
+    client = open_connection(probe)
+    login(client, probe)
+    return client
+
+
+def check(probe):
+    client = connect(probe)
+    probe.enter("mailbox")
+    typ, data = client.select("INBOX", readonly=True)
+    if typ != "OK":
+        raise probe.fail("mailbox_unavailable", reason=_reason(data))
+    probe.facts["messages"] = int(data[0] or 0)
+    client.logout()

@@ -1,0 +1,213 @@
+"""The socket side of one server check: stages, timings, facts, and every low-level error triaged.
+
+Protocol modules drive ``smtplib``/``imaplib``/``poplib`` over the sockets a Probe opens, so the same
+code serves a one-off check and a long-lived connection that sends or fetches mail.
+"""
+
+import contextlib
+import errno
+import imaplib
+import poplib
+import smtplib
+import socket
+import ssl
+import threading
+import time
+
+from . import tls
+from .deadline import Deadline
+from .errors import CheckFailure
+
+_UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
+_CLOSED = (
+    ConnectionResetError,
+    BrokenPipeError,
+    EOFError,
+    ssl.SSLEOFError,
+    smtplib.SMTPServerDisconnected,
+    imaplib.IMAP4.abort,
+)
+# How long a greeting may keep us waiting before we ask whether the port speaks TLS instead.
+_SNIFF_AFTER = 2.0
+
+
+class Probe:
+    def __init__(self, settings, deadline=None):
+        self.settings = settings
+        self.deadline = deadline or Deadline(10)
+        self.facts = {}
+        self.timings = {}
+        self.stage = None
+        self._stage_started = None
+        self._sockets = []
+        self._closers = []
+        self._sniffer = None
+
+    # -- stages -------------------------------------------------------------------------------
+    def enter(self, stage):
+        self.finish()
+        self.stage = stage
+
+    def finish(self):
+        """Add the time spent in the current stage to its total."""
+        now = time.monotonic()
+        if self.stage is not None:
+            self.timings[self.stage] = round(self.timings.get(self.stage, 0.0) + now - self._stage_started, 4)
+        self._stage_started = now
+
+    def params(self, **extra):
+        params = {
+            "host": self.settings.host,
+            "port": self.settings.port,
+            "protocol": self.settings.protocol.upper(),
+            "login": self.settings.login,
+            "sender": self.settings.sender,
+            "stage": self.stage,
+            "timeout": round(self.deadline.seconds, 1),
+            "domain": _domain(self.settings),
+        }
+        params.update(extra)
+        return params
+
+    def fail(self, code, **extra):
+        """A failure at the current stage; once the deadline or a probe has ended the dialogue, that
+        is the reason, whatever the broken-off dialogue looked like."""
+        if self.deadline.abort_reason:
+            code = self.deadline.abort_reason
+        elif self.deadline.expired:
+            code = "timeout"
+        return CheckFailure(code, self.stage, self.params(**extra))
+
+    # -- sockets ------------------------------------------------------------------------------
+    def open_socket(self):
+        """Resolve and connect within the deadline; wrap in TLS at once for implicit SSL."""
+        self.enter("resolve")
+        addresses = self._resolve()
+        self.enter("connect")
+        sock = self._connect(addresses)
+        if self.settings.security == "ssl":
+            sock = self.start_tls(sock)
+            self.enter("greeting")
+            return sock
+        self.enter("greeting")
+        self._arm_sniffer()
+        return sock
+
+    def _resolve(self):
+        found = {}
+
+        def lookup():
+            try:
+                found["infos"] = socket.getaddrinfo(self.settings.host, self.settings.port, type=socket.SOCK_STREAM)
+            except OSError as error:
+                found["error"] = error
+
+        # getaddrinfo cannot be interrupted: run it aside and stop waiting at the deadline.
+        worker = threading.Thread(target=lookup, daemon=True)
+        worker.start()
+        worker.join(self.deadline.remaining())
+        if worker.is_alive():
+            raise self.fail("timeout")
+        if "error" in found:
+            raise self.fail("host_not_found", reason=str(found["error"]))
+        return found["infos"]
+
+    def _connect(self, addresses):
+        last_error = None
+        for family, kind, proto, _name, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            self._sockets.append(sock)
+            self.deadline.guard(sock)
+            try:
+                sock.connect(address)
+            except OSError as error:
+                sock.close()
+                last_error = error
+                if self.deadline.remaining() <= 0:
+                    break
+                continue
+            self.facts["address"] = address[0]
+            return sock
+        raise last_error or OSError("no address")
+
+    def start_tls(self, sock):
+        """Handshake on ``sock`` under the server's certificate policy; record what was agreed."""
+        self.enter("tls")
+        context = tls.make_context(self.settings)
+        tls_sock = context.wrap_socket(sock, server_hostname=self.settings.host)
+        self._sockets.append(tls_sock)
+        self.deadline.guard(tls_sock)
+        self.facts.update(tls.session_facts(tls_sock))
+        tls.check_pin(self.settings, tls_sock)
+        if self.settings.tls_policy == "any":
+            self.facts["certificate_checked"] = False
+        return tls_sock
+
+    def _arm_sniffer(self):
+        self._sniffer = threading.Timer(min(_SNIFF_AFTER, self.deadline.remaining() / 3), self._sniff_tls)
+        self._sniffer.daemon = True
+        self._sniffer.start()
+
+    def greeted(self):
+        """The server spoke first as a plain-text server should: stop wondering whether it wants TLS."""
+        if self._sniffer is not None:
+            self._sniffer.cancel()
+            self._sniffer = None
+
+    def _sniff_tls(self):
+        """No greeting yet: if a TLS handshake succeeds on the same port, the port wants implicit SSL."""
+        address = (self.settings.host, self.settings.port)
+        with contextlib.suppress(OSError, ValueError):
+            with socket.create_connection(address, timeout=max(self.deadline.remaining(), 0.01)) as raw:
+                with tls.unverified_context().wrap_socket(raw, server_hostname=self.settings.host):
+                    self.deadline.abort("plain_on_tls_port")
+
+    def adopt(self, closer):
+        """Close a protocol client with the probe: its file objects keep the socket's descriptor open."""
+        self._closers.append(closer)
+
+    def close(self):
+        self.greeted()
+        self.deadline.release()
+        for close in self._closers + [sock.close for sock in self._sockets]:
+            with contextlib.suppress(OSError, AttributeError):  # AttributeError: closed before it opened
+                close()
+        self._closers.clear()
+        self._sockets.clear()
+
+    # -- errors -------------------------------------------------------------------------------
+    def failure(self, error):
+        """The documented failure behind any exception raised while talking to the server."""
+        if self.deadline.abort_reason or self.deadline.expired or isinstance(error, TimeoutError):
+            return self.fail("timeout")
+        if isinstance(error, CheckFailure):
+            error.stage = error.stage or self.stage
+            error.params = self.params(**error.params)
+            return error
+        if self.stage == "tls" and isinstance(error, ssl.SSLError):
+            failure = tls.classify(error, self.settings)
+            failure.params = self.params(**failure.params)
+            return failure
+        if isinstance(error, imaplib.IMAP4.abort) and "socket error" not in str(error):
+            return self.fail("protocol_error", reason=_short(error))
+        if isinstance(error, ConnectionRefusedError):
+            return self.fail("connection_refused")
+        if isinstance(error, _CLOSED):
+            return self.fail("connection_closed")
+        if isinstance(error, OSError) and error.errno in _UNREACHABLE:
+            return self.fail("network_unreachable", reason=error.strerror)
+        if isinstance(error, (smtplib.SMTPException, imaplib.IMAP4.error, poplib.error_proto, ValueError)):
+            return self.fail("protocol_error", reason=_short(error))
+        if isinstance(error, OSError):
+            return self.fail("connection_closed")
+        raise error
+
+
+def _domain(settings):
+    address = settings.sender or settings.login
+    return address.rpartition("@")[2] if "@" in address else settings.host.split(".", 1)[-1]
+
+
+def _short(error):
+    text = str(error)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,67 @@
+"""Login mechanisms, ranked, with the 'safe logon' rule: the password itself never crosses the wire.
+
+One mechanism object drives any of the three protocols: ``initial()`` is the optional initial
+response, ``respond(challenge)`` answers each server challenge (raw bytes, base64 is the caller's).
+POP3's APOP and USER/PASS and IMAP's LOGIN command are ranked here too, but sent by their protocol.
+"""
+
+import hashlib
+import hmac
+
+import scramp
+
+from .errors import CheckFailure
+
+# Strongest first. APOP, USER and LOGIN-COMMAND are not SASL: their protocol module sends them.
+RANKING = ("SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "APOP", "PLAIN", "LOGIN", "USER", "LOGIN-COMMAND")
+SAFE = frozenset({"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "APOP"})
+
+
+def choose(offered, probe):
+    """The strongest offered mechanism allowed; fails naming what the server offers."""
+    settings = probe.settings
+    offered_upper = [name.upper() for name in offered]
+    wanted = [settings.auth_mechanism.upper()] if settings.auth_mechanism else RANKING
+    for name in wanted:
+        if name in offered_upper and (name in SAFE or not settings.safe_logon):
+            return name
+    shown = ", ".join(name for name in offered_upper if name != "LOGIN-COMMAND") or "none"
+    raise probe.fail("auth_mechanism_unavailable", offered=shown)
+
+
+class Mechanism:
+    def __init__(self, name, login, password):
+        self.name = name
+        self.login = login.encode("utf-8")
+        self.password = password.encode("utf-8")
+        self._steps = 0
+        self._scram = scramp.ScramClient([name], login, password) if name.startswith("SCRAM-") else None
+
+    def __repr__(self):
+        return f"Mechanism({self.name!r})"
+
+    def initial(self):
+        if self.name == "PLAIN":
+            return b"\0" + self.login + b"\0" + self.password
+        if self._scram is not None:
+            return self._scram.get_client_first().encode("utf-8")
+        return None
+
+    def respond(self, challenge):
+        self._steps += 1
+        if self.name == "PLAIN":
+            return self.initial()
+        if self.name == "LOGIN":
+            return self.login if self._steps == 1 else self.password
+        if self.name == "CRAM-MD5":
+            digest = hmac.new(self.password, challenge, hashlib.md5).hexdigest()
+            return self.login + b" " + digest.encode("ascii")
+        if self._steps == 1:
+            self._scram.set_server_first(challenge.decode("utf-8"))
+            return self._scram.get_client_final().encode("utf-8")
+        try:
+            self._scram.set_server_final(challenge.decode("utf-8"))
+        except scramp.ScramException as error:
+            # The server could not prove it knows the password: it is not the server we think.
+            raise CheckFailure("auth_failed", "auth", reason=f"server signature invalid: {error}") from None
+        return b""

@@ -1,0 +1,129 @@
+"""SMTP: open (greeting, EHLO, STARTTLS), log in, and check the account may send as itself."""
+
+import base64
+import smtplib
+import socket
+
+from . import sasl
+
+_BUSY = {421, 450, 451, 452, 454}
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib over the Probe's socket, so the deadline, TLS policy and error triage apply."""
+
+    def __init__(self, probe):
+        self._probe = probe
+        super().__init__(local_hostname=socket.gethostname(), timeout=max(probe.deadline.remaining(), 0.01))
+
+    def _get_socket(self, host, port, timeout):
+        self._probe.adopt(self.close)
+        return self._probe.open_socket()
+
+
+def _reason(code, message):
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def open_connection(probe):
+    """Connected, greeted, EHLO'd and (when asked) upgraded with STARTTLS; not logged in."""
+    settings = probe.settings
+    client = _SMTP(probe)
+    code, banner = client.connect(settings.host, settings.port)
+    probe.greeted()
+    probe.facts["banner"] = banner.decode("utf-8", "replace")
+    if code in (421, 554):
+        raise probe.fail("server_busy", reason=_reason(code, banner))
+    if code != 220:
+        raise probe.fail("protocol_error", reason=_reason(code, banner))
+    probe.enter("capabilities")
+    _ehlo(client, probe)
+    if settings.security == "starttls":
+        if not client.has_extn("starttls"):
+            raise probe.fail("starttls_unsupported", reason="not in the EHLO reply")
+        code, message = client.docmd("STARTTLS")
+        if code != 220:
+            raise probe.fail("starttls_unsupported", reason=_reason(code, message))
+        client.sock = probe.start_tls(client.sock)
+        client.file = None
+        client.helo_resp = client.ehlo_resp = None
+        client.esmtp_features, client.does_esmtp = {}, False
+        probe.enter("capabilities")
+        _ehlo(client, probe)
+    elif client.has_extn("starttls"):
+        probe.facts["starttls_offered"] = True
+    return client
+
+
+def _ehlo(client, probe):
+    code, message = client.ehlo()
+    if code in _BUSY:
+        raise probe.fail("server_busy", reason=_reason(code, message))
+    if code != 250:
+        raise probe.fail("protocol_error", reason=_reason(code, message))
+    features = client.esmtp_features
+    probe.facts["auth_mechanisms"] = features.get("auth", "").upper().split()
+    probe.facts["extensions"] = sorted(features)
+    if "size" in features:
+        # RFC 1870: SIZE without a number announces no fixed limit.
+        size = features["size"].strip()
+        probe.facts["size_limit"] = int(size) if size.isdigit() and int(size) else None
+
+
+def login(client, probe):
+    """Log in with the strongest allowed mechanism; a server that offers no AUTH is left to decide."""
+    settings = probe.settings
+    probe.enter("auth")
+    offered = probe.facts["auth_mechanisms"]
+    if not settings.login or not offered:
+        probe.facts["login_method"] = None
+        return
+    name = sasl.choose(offered, probe)
+    probe.facts["login_method"] = name
+    mechanism = sasl.Mechanism(name, settings.login, settings.password.reveal())
+    initial = mechanism.initial()
+    command = name if initial is None else f"{name} {base64.b64encode(initial).decode() or '='}"
+    code, message = client.docmd("AUTH", command)
+    while code == 334:
+        answer = mechanism.respond(base64.b64decode(message))
+        code, message = client.docmd(base64.b64encode(answer).decode())
+    if code in (235, 503):  # 503: already authenticated
+        return
+    if code in _BUSY:
+        raise probe.fail("server_busy", reason=_reason(code, message))
+    if code == 504:
+        raise probe.fail("auth_mechanism_unavailable", offered=", ".join(offered))
+    raise probe.fail("auth_failed", reason=_reason(code, message))
+
+
+def connect(probe):
+    """A logged-in ``smtplib.SMTP`` ready to send, for Odoo's mail server to use."""
+    client = open_connection(probe)
+    login(client, probe)
+    return client
+
+
+def check(probe):
+    """Everything short of sending: MAIL FROM and RCPT TO the account's own address, then RSET."""
+    client = connect(probe)
+    sender = probe.settings.sender or probe.settings.login
+    probe.enter("sender")
+    code, message = client.mail(sender)
+    if code != 250:
+        raise _refusal(probe, "sender_rejected", code, message)
+    code, message = client.rcpt(sender)
+    if code not in (250, 251):
+        raise _refusal(probe, "recipient_rejected", code, message)
+    client.rset()
+    client.quit()
+
+
+def _refusal(probe, code_name, code, message):
+    reason = _reason(code, message)
+    lowered = reason.lower()
+    if code == 530 or " 5.7.0 " in f" {lowered} " or "relay" in lowered or "authenticat" in lowered:
+        return probe.fail("auth_required_before_send", reason=reason)
+    if code in _BUSY:
+        return probe.fail("server_busy", reason=reason)
+    return probe.fail(code_name, reason=reason)

@@ -1,0 +1,108 @@
+"""TLS contexts for the three certificate policies, certificate facts, and TLS error triage."""
+
+import hashlib
+import ssl
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from .errors import CheckFailure
+
+# OpenSSL X509_V_ERR_* codes that have their own explanation.
+_EXPIRED = {9, 10}  # not yet valid, has expired
+_HOSTNAME_MISMATCH = 62
+
+# What OpenSSL says when the peer's first bytes are not a TLS record: it answered in plain text.
+_PLAINTEXT_REASONS = ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE", "HTTP_REQUEST")
+
+
+def make_context(settings):
+    """Verified by default (system trust store plus ``cafile``); pinned and 'any' skip the chain check."""
+    context = ssl.create_default_context()
+    if settings.cafile:
+        context.load_verify_locations(cafile=settings.cafile)
+    if settings.tls_policy != "verify":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def unverified_context():
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def fingerprint(der):
+    return hashlib.sha256(der).hexdigest()
+
+
+def normalize_fingerprint(value):
+    return "".join(ch for ch in (value or "").lower() if ch in "0123456789abcdef")
+
+
+def _name(name):
+    common = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return common[0].value if common else name.rfc4514_string()
+
+
+def _utc(cert, attribute):
+    value = getattr(cert, f"{attribute}_utc", None) or getattr(cert, attribute)
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def certificate_facts(der):
+    """Subject, issuer, validity, names and SHA-256 fingerprint of a DER certificate."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        alt_names = [str(value) for value in names.get_values_for_type(x509.DNSName)]
+        alt_names += [str(value) for value in names.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        alt_names = []
+    return {
+        "subject": _name(cert.subject),
+        "issuer": _name(cert.issuer),
+        "not_before": _utc(cert, "not_valid_before"),
+        "not_after": _utc(cert, "not_valid_after"),
+        "alt_names": alt_names,
+        "sha256": fingerprint(der),
+    }
+
+
+def session_facts(sock):
+    """What the handshake agreed on, and the peer certificate whether or not it was verified."""
+    facts = {"tls_version": sock.version(), "tls_cipher": (sock.cipher() or (None,))[0]}
+    der = sock.getpeercert(binary_form=True)
+    if der:
+        facts["certificate"] = certificate_facts(der)
+    return facts
+
+
+def check_pin(settings, sock):
+    """With the 'pin' policy, only the certificate whose fingerprint the user trusted is accepted."""
+    if settings.tls_policy != "pin":
+        return
+    der = sock.getpeercert(binary_form=True) or b""
+    if fingerprint(der) != normalize_fingerprint(settings.pinned_fingerprint):
+        raise CheckFailure(
+            "certificate_pin_mismatch", "tls", host=settings.host, port=settings.port, fingerprint=fingerprint(der)
+        )
+
+
+def classify(error, settings):
+    """Turn an ``ssl`` exception raised during a handshake into a CheckFailure."""
+    params = {"host": settings.host, "port": settings.port}
+    if isinstance(error, ssl.SSLCertVerificationError):
+        params["reason"] = error.verify_message
+        if error.verify_code in _EXPIRED:
+            return CheckFailure("certificate_expired", "tls", params)
+        if error.verify_code == _HOSTNAME_MISMATCH:
+            return CheckFailure("certificate_hostname_mismatch", "tls", params)
+        return CheckFailure("certificate_untrusted", "tls", params)
+    reason = getattr(error, "reason", None) or str(error)
+    if any(marker in str(reason).upper() for marker in _PLAINTEXT_REASONS):
+        return CheckFailure("tls_on_plain_port", "tls", params)
+    params["reason"] = str(reason).replace("_", " ").lower() or type(error).__name__
+    return CheckFailure("tls_handshake_failed", "tls", params)

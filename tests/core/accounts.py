@@ -1,0 +1,32 @@
+"""Server settings for the harness's Dovecot instances, by protocol and security mode."""
+
+from mailcore import ServerSettings
+
+PORT_KEYS = {
+    ("smtp", "ssl"): "submissions",
+    ("smtp", "starttls"): "submission",
+    ("smtp", "none"): "submission",
+    ("imap", "ssl"): "imaps",
+    ("imap", "starttls"): "imap",
+    ("imap", "none"): "imap",
+    ("pop3", "ssl"): "pop3s",
+    ("pop3", "starttls"): "pop3",
+    ("pop3", "none"): "pop3",
+}
+
+
+def settings_for(servers, protocol, security, instance="main", user="alice", port_key=None, **changes):
+    account = servers["users"][user]
+    port = servers["dovecot"][instance][port_key or PORT_KEYS[(protocol, security)]]
+    values = {
+        "protocol": protocol,
+        "host": servers["hostname"],
+        "port": port,
+        "security": security,
+        "login": account["login"],
+        "password": account["password"],
+        "sender": account["email"],
+        "cafile": servers["ca_file"],
+    }
+    values.update(changes)
+    return ServerSettings(**values)

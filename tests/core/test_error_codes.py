@@ -1,0 +1,148 @@
+"""Each documented error code, produced for real: by Dovecot/aiosmtpd, or by a fault server where no
+real server fails that way on demand."""
+
+import contextlib
+import socket
+import time
+
+import pytest
+
+import faultservers
+from accounts import settings_for
+from mailcore import ERROR_CODES, ServerSettings, check_server
+
+# Reachable only by leaving this machine, which tests may not do.
+NOT_PRODUCIBLE_HERE = {"network_unreachable"}
+
+
+def fault(handler, protocol="smtp", security="none", **changes):
+    """Check against a scripted real socket server; returns the result."""
+    with faultservers.ScriptedServer(handler) as server:
+        values = {"login": "alice@example.test", "password": "secret-pw", "sender": "alice@example.test"}
+        values.update(changes)
+        timeout = values.pop("timeout", 3)
+        settings = ServerSettings(protocol, "127.0.0.1", server.port, security, **values)
+        return check_server(settings, timeout=timeout)
+
+
+def closed_port():
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def handshake_alert(conn, stopping):
+    """Reads the ClientHello and answers with a fatal TLS handshake_failure alert."""
+    conn.recv(4096)
+    conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
+
+
+SCENARIOS = {
+    "host_not_found": lambda servers: check_server(
+        ServerSettings("smtp", "no-such-host.invalid", 587, "starttls"), timeout=5
+    ),
+    "connection_refused": lambda servers: check_server(ServerSettings("imap", "127.0.0.1", closed_port(), "ssl")),
+    "timeout": lambda servers: fault(faultservers.tarpit, timeout=1.5),
+    "tls_on_plain_port": lambda servers: check_server(
+        settings_for(servers, "imap", "ssl", port_key="imap")
+    ),
+    "plain_on_tls_port": lambda servers: check_server(
+        settings_for(servers, "pop3", "starttls", port_key="pop3s")
+    ),
+    "tls_handshake_failed": lambda servers: fault(handshake_alert, "imap", "ssl"),
+    "certificate_untrusted": lambda servers: check_server(
+        settings_for(servers, "smtp", "ssl", instance="selfsigned")
+    ),
+    "certificate_hostname_mismatch": lambda servers: check_server(
+        settings_for(servers, "smtp", "starttls", instance="wronghost", port_key="submission")
+    ),
+    "certificate_expired": lambda servers: check_server(settings_for(servers, "pop3", "ssl", instance="expired")),
+    "certificate_pin_mismatch": lambda servers: check_server(
+        settings_for(servers, "imap", "ssl", tls_policy="pin", pinned_fingerprint="00" * 32)
+    ),
+    "starttls_unsupported": lambda servers: fault(faultservers.smtp_starttls_refused, security="starttls"),
+    "auth_failed": lambda servers: check_server(settings_for(servers, "smtp", "starttls", password="wrong")),
+    "auth_mechanism_unavailable": lambda servers: check_server(
+        settings_for(servers, "imap", "starttls", instance="plainonly", safe_logon=True)
+    ),
+    "auth_required_before_send": lambda servers: check_server(
+        ServerSettings("smtp", "127.0.0.1", servers["smtp"]["popbeforesmtp"], "none", sender="nobody@example.test")
+    ),
+    "sender_rejected": lambda servers: check_server(
+        ServerSettings("smtp", "127.0.0.1", servers["smtp"]["sink"], "none", sender="someone@rejected.test")
+    ),
+    "recipient_rejected": lambda servers: fault(faultservers.smtp_recipient_unknown, login=""),
+    "mailbox_unavailable": lambda servers: fault(faultservers.pop3_mailbox_in_use, "pop3"),
+    "server_busy": lambda servers: fault(faultservers.say_and_close(b"421 4.3.2 Too many connections\r\n")),
+    "connection_closed": lambda servers: fault(faultservers.greet_then_drop(b"* OK IMAP ready\r\n"), "imap"),
+    "protocol_error": lambda servers: fault(faultservers.say_and_wait(b"SSH-2.0-OpenSSH_9.2\r\n"), "pop3"),
+}
+
+
+def test_every_documented_code_has_a_scenario():
+    assert set(SCENARIOS) == set(ERROR_CODES) - NOT_PRODUCIBLE_HERE
+
+
+@pytest.mark.parametrize("code", sorted(SCENARIOS))
+def test_code_is_produced(servers, forget_pop_logins, code):
+    result = SCENARIOS[code](servers)
+    assert not result.ok
+    assert result.code == code, result.message
+    assert result.message.count("Likely cause:") == 1
+    assert "?" not in result.message.split("Likely cause:")[0], result.message
+
+
+@pytest.mark.parametrize(
+    ("handler", "protocol"),
+    [
+        (faultservers.tarpit, "smtp"),
+        (faultservers.trickle(b"220 " + b"x" * 200 + b"\r\n"), "smtp"),
+        (faultservers.trickle(b"* OK " + b"x" * 200 + b"\r\n"), "imap"),
+        (faultservers.trickle(b"+OK " + b"x" * 200 + b"\r\n"), "pop3"),
+    ],
+)
+def test_deadline_holds_against_silent_and_trickling_servers(handler, protocol):
+    started = time.monotonic()
+    result = fault(handler, protocol, timeout=2)
+    elapsed = time.monotonic() - started
+    assert result.code == "timeout"
+    assert elapsed < 2.5
+
+
+@pytest.mark.parametrize(
+    ("greeting", "protocol"),
+    [(b"421 4.7.0 Try again later\r\n", "smtp"), (b"* BYE Too many connections\r\n", "imap"),
+     (b"-ERR [SYS/TEMP] Server busy\r\n", "pop3")],
+)
+def test_busy_greetings(greeting, protocol):
+    assert fault(faultservers.say_and_close(greeting), protocol).code == "server_busy"
+
+
+@pytest.mark.parametrize("protocol", ["smtp", "imap", "pop3"])
+def test_garbage_banner(protocol):
+    result = fault(faultservers.say_and_wait(b"HTTP/1.1 400 Bad Request\r\n"), protocol)
+    assert result.code == "protocol_error"
+
+
+def test_starttls_not_offered(servers):
+    settings = ServerSettings("smtp", "127.0.0.1", servers["smtp"]["sink"], "starttls", sender="a@example.test")
+    result = check_server(settings)
+    assert (result.code, result.stage) == ("starttls_unsupported", "capabilities")
+
+
+def open_descriptors():
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_every_socket_is_closed_on_every_path(servers):
+    for code in ("timeout", "auth_failed", "certificate_untrusted", "plain_on_tls_port", "tls_handshake_failed"):
+        SCENARIOS[code](servers)
+    before = open_descriptors()
+    for _ in range(3):
+        for code in ("auth_failed", "certificate_untrusted", "connection_closed", "tls_on_plain_port", "timeout"):
+            SCENARIOS[code](servers)
+        check_server(settings_for(servers, "imap", "ssl"))
+    time.sleep(0.2)
+    assert open_descriptors() <= before
