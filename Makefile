@@ -1,5 +1,6 @@
 # email_account: developer and CI entry points (CI runs `make test` through .ci/run).
 #
+#   make run       demo mail servers + Odoo 18 with the addon on http://localhost:8069 (needs ODOO_PATH)
 #   make deps      Debian packages (Dovecot) + .venv with requirements-test.txt
 #   make test      lint, start the mail servers, pure tier, Odoo tier (if an Odoo 18 is found), stop
 #   make lint      ruff + pylint-odoo only
@@ -25,7 +26,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --n
 
 export HARNESS_STATE_DIR
 
-.PHONY: deps system-deps test lint servers stop-servers clean distclean
+.PHONY: deps system-deps run test lint servers stop-servers clean distclean
 
 deps: system-deps $(DEPS_STAMP)
 
@@ -55,6 +56,9 @@ $(DEPS_STAMP): $(ROOT)/requirements.txt $(ROOT)/requirements-test.txt
 
 test: deps
 	$(ROOT)/tests/harness/run_tests.sh
+
+run: deps
+	$(ROOT)/tests/harness/run_demo.sh
 
 lint: deps
 	$(ROOT)/tests/harness/run_tests.sh lint

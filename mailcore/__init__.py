@@ -5,10 +5,11 @@ models and wizards are thin glue over it.
 """
 
 from .check import AccountResult, CheckResult, check_account, check_server
-from .errors import ERROR_CODES, STAGES, CheckFailure, explain
+from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, CheckFailure, explain
 from .settings import DEFAULT_PORTS, DEFAULT_TIMEOUT, Secret, ServerSettings, default_port
 
 __all__ = [
+    "CERTIFICATE_CODES",
     "DEFAULT_PORTS",
     "DEFAULT_TIMEOUT",
     "ERROR_CODES",

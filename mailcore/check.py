@@ -10,17 +10,11 @@ import dataclasses
 
 from . import imap, pop3, smtp
 from .deadline import Deadline
-from .errors import explain
+from .errors import CERTIFICATE_CODES, explain
 from .probe import Probe
 from .settings import DEFAULT_TIMEOUT
 
 PROTOCOLS = {"smtp": smtp, "imap": imap, "pop3": pop3}
-_CERTIFICATE_CODES = {
-    "certificate_untrusted",
-    "certificate_hostname_mismatch",
-    "certificate_expired",
-    "certificate_pin_mismatch",
-}
 
 
 _USER_PARAMS = {"host", "port", "protocol", "login", "sender", "stage", "timeout", "domain"}
@@ -67,7 +61,7 @@ def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=N
     except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
         failure = probe.failure(error)
         probe.close()
-        if failure.code in _CERTIFICATE_CODES:
+        if failure.code in CERTIFICATE_CODES:
             _add_certificate(probe, failure, deadline)
         return _result(probe, False, failure.stage, failure.code, failure.params)
     finally:

@@ -119,6 +119,11 @@ EXPLANATIONS = {
 
 ERROR_CODES = tuple(EXPLANATIONS)
 
+# Failures that come with the server's certificate, so the user can judge it and trust (pin) it.
+CERTIFICATE_CODES = frozenset(
+    {"certificate_untrusted", "certificate_hostname_mismatch", "certificate_expired", "certificate_pin_mismatch"}
+)
+
 
 class _Defaults(dict):
     """Fill a placeholder the failure did not provide with '?', so rendering never raises."""

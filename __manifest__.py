@@ -1,0 +1,22 @@
+{
+    "name": "Email Accounts",
+    "version": "18.0.1.0.0",
+    "category": "Productivity/Discuss",
+    "summary": "Set up a mailbox for sending and receiving in one guided, checked step",
+    "author": "email_account contributors",
+    "license": "LGPL-3",
+    "depends": ["mail"],
+    "external_dependencies": {"python": ["scramp", "cryptography"]},
+    "data": [
+        "security/email_account_security.xml",
+        "security/ir.model.access.csv",
+        "wizards/email_account_setup_views.xml",
+        "views/email_account_views.xml",
+        "views/email_account_menus.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "email_account/static/tests/tours/*.js",
+        ],
+    },
+}

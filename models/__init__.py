@@ -1,0 +1,1 @@
+from . import email_account_settings_mixin, email_account

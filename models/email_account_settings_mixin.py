@@ -1,0 +1,340 @@
+"""Connection settings shared by an email account and its setup wizard, so every rule lives once."""
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import email_normalize
+
+from .. import mailcore
+
+SECURITY_MODES = [
+    ("ssl", "SSL/TLS"),
+    ("starttls", "STARTTLS"),
+    ("none", "None (unencrypted)"),
+]
+TLS_POLICIES = [
+    ("verify", "Verify the certificate"),
+    ("pin", "Trust the pinned certificate"),
+    ("any", "Accept any certificate"),
+]
+CA_FILE_PARAMETER = "email_account.ca_file"
+# The field-name prefix of each side's settings.
+SIDE_PREFIXES = {"outgoing": "smtp", "incoming": "incoming"}
+
+
+def _standard_ports(*protocols):
+    return {port for (protocol, _security), port in mailcore.DEFAULT_PORTS.items() if protocol in protocols}
+
+
+class EmailAccountSettingsMixin(models.AbstractModel):
+    _name = "email.account.settings.mixin"
+    _description = "Email Account Connection Settings"
+
+    name = fields.Char(
+        "Description",
+        compute="_compute_name",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+        tracking=True,
+        help="How the account is listed. Follows the email address when that changes.",
+    )
+    email = fields.Char(required=True, tracking=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, tracking=True)
+    login = fields.Char(
+        compute="_compute_login",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        help="The user name for both servers. Follows the email address when that changes.",
+    )
+    password = fields.Char("Saved Password", groups="base.group_system", copy=False)
+    # What the forms show instead of ``password``: always empty when read, so a saved password never
+    # travels back to the browser; typing a value replaces the saved one, leaving it empty keeps it.
+    password_input = fields.Char(
+        string="Password",
+        compute="_compute_password_input",
+        inverse="_inverse_password_input",
+        groups="base.group_system",
+        help="The password of the mailbox, or an app password generated at the provider.",
+    )
+    password_saved = fields.Boolean(compute="_compute_password_saved", groups="base.group_system")
+    use_for_sending = fields.Boolean("For Sending Emails", default=True, tracking=True)
+    use_for_receiving = fields.Boolean("For Receiving Emails", default=True, tracking=True)
+    timeout = fields.Integer(
+        default=int(mailcore.DEFAULT_TIMEOUT),
+        tracking=True,
+        help="Seconds a connection check may take, for both servers together.",
+    )
+
+    smtp_host = fields.Char("Outgoing Server", tracking=True)
+    smtp_port = fields.Integer(
+        "Outgoing Port",
+        compute="_compute_smtp_port",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        help="Follows the security mode until you type another port.",
+    )
+    smtp_security = fields.Selection(SECURITY_MODES, "Outgoing Security", default="ssl", required=True, tracking=True)
+    smtp_safe_logon = fields.Boolean(
+        "Outgoing Safe Logon",
+        tracking=True,
+        help="Use only login methods that never send the password itself (CRAM-MD5, SCRAM). "
+        "Otherwise the password may be sent when the server allows it.",
+    )
+    smtp_login_before_send = fields.Boolean(
+        "Log In to the Incoming Server Before Sending",
+        tracking=True,
+        help="Authentication is required on the incoming mail server before sending (POP-before-SMTP).",
+    )
+    smtp_tls_policy = fields.Selection(
+        TLS_POLICIES, "Outgoing Certificate", default="verify", required=True, tracking=True
+    )
+    smtp_pinned_fingerprint = fields.Char("Outgoing Trusted Fingerprint", tracking=True)
+
+    incoming_protocol = fields.Selection(
+        [("imap", "IMAP"), ("pop3", "POP3")], "Protocol", default="imap", required=True, tracking=True
+    )
+    incoming_host = fields.Char("Incoming Server", tracking=True)
+    incoming_port = fields.Integer(
+        compute="_compute_incoming_port",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        help="Follows the protocol and security mode until you type another port.",
+    )
+    incoming_security = fields.Selection(SECURITY_MODES, default="ssl", required=True, tracking=True)
+    incoming_safe_logon = fields.Boolean(
+        tracking=True,
+        help="Use only login methods that never send the password itself (CRAM-MD5, SCRAM, APOP). "
+        "Otherwise the password may be sent when the server allows it.",
+    )
+    incoming_tls_policy = fields.Selection(
+        TLS_POLICIES, "Incoming Certificate", default="verify", required=True, tracking=True
+    )
+    incoming_pinned_fingerprint = fields.Char("Incoming Trusted Fingerprint", tracking=True)
+    keep_copies = fields.Boolean("Keep Email Copies on Server", default=True, tracking=True)
+    keep_copies_days = fields.Integer(
+        "Days to Keep Copies",
+        default=14,
+        tracking=True,
+        help="Copies are deleted from the server this many days after Odoo imported them; 0 keeps them forever.",
+    )
+
+    def _valid_field_parameter(self, field, name):
+        # email.account tracks these fields in its chatter; the wizard, not a mail.thread, ignores it.
+        return name == "tracking" or super()._valid_field_parameter(field, name)
+
+    @api.depends("email")
+    def _compute_name(self):
+        for record in self:
+            record.name = record.email
+
+    @api.depends("email")
+    def _compute_login(self):
+        for record in self:
+            record.login = record.email
+
+    def _compute_password_input(self):
+        self.password_input = False
+
+    def _compute_password_saved(self):
+        for record in self:
+            record.password_saved = bool(record.password)
+
+    def _inverse_password_input(self):
+        for record in self.filtered("password_input"):
+            record.password = record.password_input
+
+    @api.depends("smtp_security")
+    def _compute_smtp_port(self):
+        standard = _standard_ports("smtp")
+        for record in self:
+            if not record.smtp_port or record.smtp_port in standard:
+                record.smtp_port = mailcore.default_port("smtp", record.smtp_security)
+
+    @api.depends("incoming_protocol", "incoming_security")
+    def _compute_incoming_port(self):
+        standard = _standard_ports("imap", "pop3")
+        for record in self:
+            if not record.incoming_port or record.incoming_port in standard:
+                record.incoming_port = mailcore.default_port(record.incoming_protocol, record.incoming_security)
+
+    @api.constrains("email")
+    def _check_email(self):
+        for record in self:
+            if not email_normalize(record.email, strict=True):
+                raise ValidationError(self.env._("%(email)s is not a valid email address.", email=record.email))
+
+    @api.constrains("use_for_sending", "use_for_receiving")
+    def _check_directions(self):
+        if any(not (record.use_for_sending or record.use_for_receiving) for record in self):
+            raise ValidationError(self.env._("An email account is for sending, for receiving, or for both."))
+
+    @api.constrains("timeout", "keep_copies", "keep_copies_days")
+    def _check_limits(self):
+        for record in self:
+            if not 1 <= record.timeout <= 300:
+                raise ValidationError(self.env._("The timeout must be between 1 and 300 seconds."))
+            if record.keep_copies_days < 0:
+                raise ValidationError(
+                    self.env._("Days to keep copies cannot be negative (0 keeps them on the server forever).")
+                )
+
+    def _needs_incoming(self):
+        """The incoming server is used to receive, or to log in first for POP-before-SMTP."""
+        self.ensure_one()
+        return self.use_for_receiving or (self.use_for_sending and self.smtp_login_before_send)
+
+    def _sides_in_use(self):
+        self.ensure_one()
+        sides = []
+        if self.use_for_sending:
+            sides.append("outgoing")
+        if self._needs_incoming():
+            sides.append("incoming")
+        return sides
+
+    def _server_errors(self, sides):
+        """What keeps the given sides ('outgoing', 'incoming') from being checked, as messages."""
+        self.ensure_one()
+        errors = []
+        for side in sides:
+            prefix = SIDE_PREFIXES[side]
+            host, port = self[f"{prefix}_host"], self[f"{prefix}_port"]
+            label = self.env._("outgoing") if side == "outgoing" else self.env._("incoming")
+            if not host or any(char.isspace() for char in host):
+                errors.append(self.env._("Enter the name of the %(side)s server, without spaces.", side=label))
+            if not 0 < port < 65536:
+                errors.append(self.env._("The %(side)s port must be between 1 and 65535.", side=label))
+            if self[f"{prefix}_tls_policy"] == "pin" and not self[f"{prefix}_pinned_fingerprint"]:
+                errors.append(self.env._("Trust a certificate of the %(side)s server first.", side=label))
+        return errors
+
+    def _mailcore_settings(self):
+        """The (outgoing, incoming) server settings for the check; None for a side not in use."""
+        self.ensure_one()
+        common = {
+            "login": self.login or self.email,
+            "password": self.password or "",
+            "sender": self.email,
+            "cafile": self.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER, ""),
+        }
+        outgoing = incoming = None
+        if self.use_for_sending:
+            outgoing = mailcore.ServerSettings(
+                protocol="smtp",
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                safe_logon=self.smtp_safe_logon,
+                tls_policy=self.smtp_tls_policy,
+                pinned_fingerprint=self.smtp_pinned_fingerprint or "",
+                **common,
+            )
+        if self._needs_incoming():
+            incoming = mailcore.ServerSettings(
+                protocol=self.incoming_protocol,
+                host=self.incoming_host,
+                port=self.incoming_port,
+                security=self.incoming_security,
+                safe_logon=self.incoming_safe_logon,
+                tls_policy=self.incoming_tls_policy,
+                pinned_fingerprint=self.incoming_pinned_fingerprint or "",
+                **common,
+            )
+        return outgoing, incoming
+
+    def _run_check(self):
+        """Check the servers in use; never raises for a server's fault (the core reports it instead)."""
+        self.ensure_one()
+        try:
+            outgoing, incoming = self._mailcore_settings()
+        except ValueError as error:  # e.g. a line break pasted into the login: the user's to fix
+            raise ValidationError(
+                self.env._("These settings cannot be checked: %(reason)s", reason=str(error))
+            ) from error
+        return mailcore.check_account(
+            outgoing,
+            incoming,
+            timeout=self.timeout,
+            login_before_send=self.use_for_sending and self.smtp_login_before_send,
+        )
+
+    def _check_report(self, result):
+        """Per server checked: where, whether it worked, what worked, what failed and the certificate."""
+        sides = (
+            ("outgoing", self.env._("Outgoing server"), result.outgoing),
+            ("incoming", self.env._("Incoming server"), result.incoming),
+        )
+        return [
+            {
+                "side": side,
+                "title": title,
+                "server": f"{item.protocol.upper()} {item.host}:{item.port}",
+                "security": dict(SECURITY_MODES)[item.security],
+                "ok": item.ok,
+                "worked": self._check_achievements(item, self[f"{SIDE_PREFIXES[side]}_tls_policy"]),
+                "problem": item.message,
+                "certificate": item.facts.get("certificate") if item.code in mailcore.CERTIFICATE_CODES else None,
+            }
+            for side, title, item in sides
+            if item is not None
+        ]
+
+    def _check_achievements(self, item, tls_policy):
+        """What the check got through, from the facts it gathered, so a failure still shows progress."""
+        facts = item.facts
+        worked = []
+        if facts.get("address"):
+            worked.append(self.env._("Connected to %(host)s (%(address)s).", host=item.host, address=facts["address"]))
+        if facts.get("tls_version") and item.code not in mailcore.CERTIFICATE_CODES:
+            worked.append(self.env._("Encrypted with %(version)s.", version=facts["tls_version"]))
+            if facts.get("certificate"):
+                worked.append(self._certificate_line(facts["certificate"], tls_policy))
+        if facts.get("auth_mechanisms"):
+            worked.append(
+                self.env._("Login methods offered: %(methods)s.", methods=", ".join(facts["auth_mechanisms"]))
+            )
+        if facts.get("login_method") and (item.ok or item.stage != "auth"):
+            worked.append(self.env._("Logged in with %(method)s.", method=facts["login_method"]))
+        if "messages" in facts:
+            worked.append(self.env._("Opened the mailbox (%(count)s messages).", count=facts["messages"]))
+        if item.ok and item.protocol == "smtp":
+            worked.append(self.env._("The server accepts mail from %(email)s.", email=self.email))
+        return worked
+
+    def _certificate_line(self, certificate, tls_policy):
+        if tls_policy == "pin":
+            return self.env._(
+                "Certificate of %(subject)s, valid until %(not_after)s, trusted by its fingerprint.", **certificate
+            )
+        if tls_policy == "any":
+            return self.env._("Certificate of %(subject)s accepted without verification.", **certificate)
+        return self.env._("Certificate of %(subject)s issued by %(issuer)s, valid until %(not_after)s.", **certificate)
+
+    @api.model
+    def _check_report_text(self, report):
+        """The report as plain text, for logs of the check that are not a web page."""
+        lines = []
+        for server in report:
+            status = self.env._("OK") if server["ok"] else self.env._("failed")
+            lines.append(f"{server['title']} ({server['server']}, {server['security']}): {status}")
+            lines.extend(f"  - {line}" for line in server["worked"])
+            if server["problem"]:
+                lines.append(f"  {server['problem']}")
+        return "\n".join(lines)
+
+    def _settings_values(self):
+        """The stored settings as write values, to copy between an account and a wizard."""
+        self.ensure_one()
+        mixin = self.env["email.account.settings.mixin"]
+        return {
+            name: field.convert_to_write(self[name], self)
+            for name, field in mixin._fields.items()
+            if field.store and name != "id"
+        }

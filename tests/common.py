@@ -1,0 +1,85 @@
+"""What the Odoo-tier tests share: the harness's real mail servers, described by its servers.json."""
+
+import contextlib
+import json
+import os
+import socket
+import threading
+
+from odoo.tests import TransactionCase
+
+SERVERS_ENV = "EMAIL_ACCOUNT_TEST_SERVERS"
+
+
+def load_servers():
+    """The harness description; missing servers fail the tests, as a skipped check proves nothing."""
+    path = os.environ.get(SERVERS_ENV)
+    if not path:
+        raise AssertionError(
+            f"{SERVERS_ENV} is not set: start tests/harness/mailservers.py and export {SERVERS_ENV}="
+            "<the servers.json path it prints>."
+        )
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class MailServersMixin:
+    """Harness access for TransactionCase and HttpCase alike."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.servers = load_servers()
+        cls.env["ir.config_parameter"].set_param("email_account.ca_file", cls.servers["ca_file"])
+        cls.alice = cls.servers["users"]["alice"]
+        cls.bob = cls.servers["users"]["bob"]
+        cls.hostname = cls.servers["hostname"]
+
+    @classmethod
+    def port(cls, service, instance="main"):
+        if service in cls.servers["smtp"]:
+            return cls.servers["smtp"][service]
+        return cls.servers["dovecot"][instance][service]
+
+
+class EmailAccountCase(MailServersMixin, TransactionCase):
+    pass
+
+
+class TcpRelay:
+    """A port that refuses connections until started, then relays to a real server: a server coming back."""
+
+    def __init__(self, target_port, host="127.0.0.1"):
+        self.target = (host, target_port)
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            self.port = probe.getsockname()[1]
+        self.listener = None
+
+    def start(self):
+        self.listener = socket.create_server((self.target[0], self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self):
+        if self.listener:
+            self.listener.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()

@@ -1,0 +1,72 @@
+# Shared by run_tests.sh (the Odoo tier) and run_demo.sh (`make run`): finding an Odoo 18,
+# starting PostgreSQL, and giving Odoo's Python what the addon imports. Expects ROOT and say().
+
+# Sets ODOO_PATH / ODOO_PYTHON; returns 1 when no Odoo is configured or importable.
+find_odoo() {
+    local py path
+    if [[ -n "${ODOO_PATH:-}" ]]; then
+        ODOO_PYTHON="${ODOO_PYTHON:-python3}"
+        return 0
+    fi
+    for py in ${ODOO_PYTHON:-} python3; do
+        path="$("$py" -c 'import os, odoo; print(os.path.dirname(os.path.dirname(os.path.abspath(odoo.__file__))))' \
+            2>/dev/null)" || continue
+        if [[ -n "$path" && -f "$path/odoo-bin" ]]; then
+            ODOO_PATH="$path"
+            ODOO_PYTHON="$(command -v "$py")"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Prints the major version of the Odoo at ODOO_PATH run by ODOO_PYTHON (empty if it does not import).
+odoo_major_version() {
+    (cd "$ODOO_PATH" && "$ODOO_PYTHON" -c 'import odoo.release as r; print(r.version_info[0])' 2>/dev/null)
+}
+
+ensure_postgres() {
+    local ver cluster_line user
+    if ! command -v pg_lsclusters >/dev/null; then
+        say "installing PostgreSQL"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >/dev/null || return 1
+    fi
+    ver="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+    cluster_line="$(pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main"')"
+    if [[ -z "$cluster_line" ]]; then
+        pg_createcluster "$ver" main >/dev/null || return 1
+        cluster_line="$(pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main"')"
+    fi
+    if [[ "$cluster_line" != *online* ]]; then
+        say "starting PostgreSQL $ver/main"
+        pg_ctlcluster "$ver" main start || return 1
+    fi
+    for _ in $(seq 50); do
+        pg_isready -q && break
+        sleep 0.2
+    done
+    pg_isready -q || return 1
+    user="$(id -un)"
+    if [[ "$user" != postgres ]] &&
+        ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'" | grep -qx 1; then
+        runuser -u postgres -- createuser --superuser "$user" || return 1
+    fi
+}
+
+ensure_odoo_python_requirements() {
+    # pip install only when a requirement's distribution is missing from Odoo's Python.
+    if ! "$ODOO_PYTHON" - "$ROOT/requirements.txt" <<'EOF'
+import importlib.metadata
+import re
+import sys
+
+for line in open(sys.argv[1], encoding="utf-8"):
+    name = re.match(r"\s*([A-Za-z0-9._-]+)", line.split("#")[0])
+    if name:
+        importlib.metadata.distribution(name.group(1))
+EOF
+    then
+        say "installing requirements.txt into $ODOO_PYTHON"
+        "$ODOO_PYTHON" -m pip install -q -r "$ROOT/requirements.txt" || return 1
+    fi
+}

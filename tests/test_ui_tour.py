@@ -1,0 +1,30 @@
+"""The whole journey in a real browser: menu, wizard steps, check against real servers, the new account."""
+
+import json
+
+from odoo.tests import HttpCase, tagged
+
+from .common import MailServersMixin
+
+
+@tagged("post_install", "-at_install")
+class TestEmailAccountTour(MailServersMixin, HttpCase):
+    def test_setup_tour(self):
+        # The tour types the harness's ports, which only this side knows.
+        tour_values = {
+            "email": self.alice["email"],
+            "password": self.alice["password"],
+            "host": self.hostname,
+            "smtpPort": self.port("submission"),
+            "incomingPort": self.port("imaps"),
+        }
+        code = (
+            f"window.emailAccountTour = {json.dumps(tour_values)};"
+            f"odoo.startTour('email_account_setup_tour', {json.dumps({'stepDelay': 0, 'startUrl': '/odoo'})})"
+        )
+        self.start_tour("/odoo", "email_account_setup_tour", login="admin", code=code)
+
+        account = self.env["email.account"].search([("email", "=", self.alice["email"])])
+        self.assertEqual(account.name, "Tour mailbox")
+        self.assertEqual(account.check_state, "ok")
+        self.assertTrue(account.mail_server_id and account.fetchmail_server_id)

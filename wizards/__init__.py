@@ -1,0 +1,1 @@
+from . import email_account_setup
