@@ -1,0 +1,42 @@
+"""What an administrator (or a test) may change about discovery: DNS servers, ISPDB, sources, HTTP."""
+
+import dataclasses
+
+ISPDB_URL = "https://autoconfig.thunderbird.net/v1.1/"
+DEFAULT_BUDGET = 10.0
+MAX_DOCUMENT_SIZE = 100 * 1024
+MAX_REDIRECTS = 3
+# Ports a found server may use: SMTP, submission(s), IMAP(S), POP3(S), the common alternative
+# submission port and Proton Mail Bridge's. Anything else in a stranger's document is ignored, so
+# discovery cannot be turned into a scanner of other services.
+MAIL_PORTS = frozenset({25, 465, 587, 2525, 143, 993, 110, 995, 1143, 1025})
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscoveryOptions:
+    """``nameservers`` empty: the system's resolver configuration. ``ispdb_url`` empty: no ISPDB.
+    ``https_port``, ``guess_ports`` and ``cafile`` exist so tests can use servers on loopback."""
+
+    nameservers: tuple = ()
+    dns_port: int = 53
+    ispdb_url: str = ISPDB_URL
+    use_providers: bool = True
+    use_autoconfig: bool = True
+    use_ispdb: bool = True
+    use_srv: bool = True
+    use_mx: bool = True
+    use_guess: bool = True
+    allow_http: bool = False
+    https_port: int = 443
+    http_port: int = 80
+    cafile: str = ""
+    # (protocol, security) -> port probed by guessing; defaults to the standard ports.
+    guess_ports: dict = dataclasses.field(default_factory=dict)
+    # Further ports found servers may use (an administrator's choice, or the test servers').
+    extra_ports: frozenset = frozenset()
+
+    def port_allowed(self, port):
+        return port in MAIL_PORTS or port in self.extra_ports
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)

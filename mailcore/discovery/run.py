@@ -1,0 +1,317 @@
+"""All sources at once under one budget; the best-ranked configuration that passes the check wins.
+
+Sources report into one queue. A configuration wins as soon as nothing still running could
+outrank it: without a password the best found one, with a password the best one whose check
+passed. Everything else is then abandoned: running checks are aborted, look-ups run out on their
+own deadlines (never beyond the budget) and their answers are ignored.
+"""
+
+import concurrent.futures
+import dataclasses
+import queue
+import time
+
+from ..check import AccountResult, CheckResult, check_server
+from ..deadline import Deadline
+from ..errors import explain
+from . import autoconfig, guess, providers, srv
+from .config import split_address
+from .dns import LookupTimeout, Resolver
+from .options import DEFAULT_BUDGET, DiscoveryOptions
+
+# How much of the budget the other sources get before guessing starts anyway.
+_GUESS_AFTER = 0.5
+_SECOND_LEVELS = {"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go"}
+
+
+@dataclasses.dataclass
+class DiscoveryResult:
+    email: str
+    domain: str
+    password_given: bool = False
+    configuration: object = None  # the winning Configuration
+    incoming: object = None  # its ServerSettings to use (the one that passed, when checked)
+    outgoing: object = None
+    check: AccountResult = None  # the winner's check; None when no password was given
+    candidates: list = dataclasses.field(default_factory=list)  # every configuration found, best first
+    reasons: list = dataclasses.field(default_factory=list)  # why sources gave nothing, in words
+    elapsed: float = 0.0
+
+    @property
+    def ok(self):
+        if self.configuration is None:
+            return False
+        return not self.password_given or (self.check is not None and self.check.ok)
+
+    def reason(self):
+        """Why discovery did not succeed, in one paragraph for the user."""
+        if self.ok:
+            return ""
+        if self.configuration is not None and self.check is None:
+            return f"The check of the settings found {self.configuration.describe()} did not finish in time."
+        if self.configuration is not None:
+            failed = [side for side in (self.check.outgoing, self.check.incoming) if side is not None and not side.ok]
+            return f"The settings found {self.configuration.describe()} failed the check: " + " ".join(
+                side.message for side in failed
+            )
+        if self.candidates:
+            return f"The settings found {self.candidates[0].describe()} failed the check. " + " ".join(self.reasons)
+        return "Nothing was found: " + "; ".join(self.reasons) + "."
+
+
+def _not_found(server, domain):
+    """The check of a server our DNS servers have no address for (none was attempted)."""
+    params = {"host": server.host, "port": server.port, "protocol": server.protocol.upper(), "domain": domain}
+    return CheckResult(
+        server.protocol,
+        server.host,
+        server.port,
+        server.security,
+        ok=False,
+        stage="resolve",
+        code="host_not_found",
+        params=params,
+        message=explain("host_not_found", params),
+    )
+
+
+def base_domain(host):
+    """example.co.uk for mx1.mail.example.co.uk: Thunderbird's 'base domain' of an MX host."""
+    labels = host.lower().rstrip(".").split(".")
+    keep = 3 if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVELS else 2
+    return ".".join(labels[-keep:])
+
+
+def discover(email, password=None, budget=DEFAULT_BUDGET, options=None, sides=("incoming", "outgoing")):
+    """Find (and, given a password, check) the settings of ``email`` within ``budget`` seconds."""
+    run = _Run(email, password, float(budget), options or DiscoveryOptions(), sides)
+    return run.result()
+
+
+class _Run:
+    def __init__(self, email, password, budget, options, sides):
+        self.email = email.strip()
+        self.local, self.domain = split_address(self.email)
+        self.password = password
+        self.options = options
+        self.sides = sides
+        self.started = time.monotonic()
+        self.deadline = Deadline(budget)
+        self.resolver = Resolver(options.nameservers, options.dns_port)
+        self.events = queue.Queue()
+        self.pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="discovery")
+        self.pending = {}  # task name -> best rank it could still produce
+        self.found = []
+        self.checks = {}  # id(configuration) -> AccountResult, or None while running
+        self.check_deadlines = []
+        self.reasons = []
+        self.guessing = False
+
+    # -- tasks --------------------------------------------------------------------------------
+    def _start(self, name, rank, function, *args):
+        self.pending[name] = rank
+        self.pool.submit(self._task, name, function, *args)
+
+    def _task(self, name, function, *args):
+        try:
+            configuration = function(*args)
+            reason = None if configuration else "nothing found"
+            if isinstance(configuration, str):
+                configuration, reason = None, configuration
+        except LookupTimeout:
+            configuration, reason = None, "no answer in time"
+        except Exception as error:  # noqa: BLE001 - a stranger's data or network: reported, not raised
+            configuration, reason = None, str(error) or error.__class__.__name__
+        self.events.put(("done", name, configuration, reason))
+
+    def _sub_deadline(self):
+        return Deadline(self.deadline.remaining())
+
+    def _start_domain(self, domain, via_mx=""):
+        options, email = self.options, self.email
+        if options.use_providers:
+            configuration = providers.lookup(email, domain, options.cafile, via_mx=via_mx)
+            self._found(configuration)
+            if configuration is None:
+                self.reasons.append(f"no bundled provider data for {domain}")
+        if via_mx:
+            self._start_network(domain, via_mx)
+
+    def _start_network(self, domain, via_mx=""):
+        rank = 1 if via_mx else 0
+        options = self.options
+        if options.use_autoconfig and not via_mx:
+            self._start(f"the autoconfig document of {domain}", (rank, 1), self._autoconfig, domain, via_mx)
+        if options.use_ispdb and options.ispdb_url:
+            self._start(f"the ISPDB entry for {domain}", (rank, 2), self._ispdb, domain, via_mx)
+        if options.use_srv:
+            self._start(f"DNS SRV records of {domain}", (rank, 3), self._srv, domain, via_mx)
+
+    def _autoconfig(self, domain, _via_mx):
+        return autoconfig.from_domain(self.email, domain, self.resolver, self._sub_deadline(), self.options)
+
+    def _ispdb(self, domain, via_mx):
+        return autoconfig.from_ispdb(
+            self.email, domain, self.resolver, self._sub_deadline(), self.options, via_mx=via_mx
+        )
+
+    def _srv(self, domain, via_mx):
+        return srv.lookup(self.email, domain, self.resolver, self._sub_deadline(), self.options.cafile, via_mx=via_mx)
+
+    def _mx(self):
+        hosts = self.resolver.mx_hosts(self.domain, self._sub_deadline())
+        if not hosts:
+            return "no MX records"
+        base = base_domain(hosts[0])
+        if base == self.domain:
+            return f"the mail exchanger {hosts[0]} is in the domain itself"
+        self.events.put(("mx", hosts[0], base))
+        return f"looked up {base}, the domain of the mail exchanger {hosts[0]}"
+
+    def _guess(self):
+        return guess.lookup(
+            self.email, self.domain, self.resolver, self._sub_deadline(), self.options, self.options.cafile
+        )
+
+    # -- found configurations and their checks -----------------------------------------------
+    def _found(self, configuration):
+        if configuration is None:
+            return
+        configuration = self._mail_ports_only(configuration)
+        if not self._complete(configuration):
+            self.reasons.append(
+                f"{configuration.describe()}: no server for {' and '.join(self._missing(configuration))}"
+            )
+            return
+        self.found.append(configuration)
+        self.found.sort(key=lambda item: item.rank)
+        if self.password is not None:
+            self.checks[id(configuration)] = None
+            self.pool.submit(self._check, configuration)
+
+    def _mail_ports_only(self, configuration):
+        allowed = self.options.port_allowed
+        ignored = [s for s in configuration.incoming + configuration.outgoing if not allowed(s.port)]
+        if not ignored:
+            return configuration
+        names = ", ".join(f"{s.host}:{s.port}" for s in ignored)
+        self.reasons.append(f"{configuration.describe()}: ignored {names}, not on a mail port")
+        return configuration.replace(
+            incoming=tuple(s for s in configuration.incoming if allowed(s.port)),
+            outgoing=tuple(s for s in configuration.outgoing if allowed(s.port)),
+        )
+
+    def _missing(self, configuration):
+        return [side for side in self.sides if not getattr(configuration, side)]
+
+    def _complete(self, configuration):
+        return not self._missing(configuration)
+
+    def _check(self, configuration):
+        """Check each side's alternatives in order until one passes (a wrong password stops early)."""
+        results, chosen = {}, {}
+        *others, last = self.sides
+        futures = {side: self.pool.submit(self._check_side, configuration, side) for side in others}
+        results[last], chosen[last] = self._check_side(configuration, last)
+        for side, future in futures.items():
+            results[side], chosen[side] = future.result()
+        self.events.put(("checked", configuration, AccountResult(**results), chosen))
+
+    def _check_side(self, configuration, side):
+        result = None
+        for server in getattr(configuration, side):
+            deadline = self._sub_deadline()
+            self.check_deadlines.append(deadline)
+            settings = server.replace(password=self.password)
+            try:
+                address = self.resolver.address(server.host, deadline)
+            except LookupTimeout:
+                address = ""
+            if address == "":  # our DNS servers do not know it: the system's must not be asked instead
+                continue
+            result = check_server(settings.replace(address=address or ""), deadline=deadline)
+            if result.ok or result.code == "auth_failed" or self.deadline.remaining() <= 0:
+                return result, server
+        first = getattr(configuration, side)[0]
+        return result or _not_found(first, self.domain), first
+
+    # -- deciding -------------------------------------------------------------------------------
+    def _winner(self, final=False):
+        """The configuration that can no longer be beaten (or, at the end, the best there is)."""
+        for configuration in self.found:
+            blockers = [rank for rank in self.pending.values() if rank < configuration.rank]
+            if self.password is None:
+                return configuration if final or not blockers else None
+            result = self.checks.get(id(configuration))
+            if result is not None and result[0].ok:
+                return configuration if final or not blockers else None
+            if result is None and not final:
+                return None
+        return None
+
+    def result(self):
+        options = self.options
+        self._start_domain(self.domain)
+        if self.found and self.password is None:
+            return self._finish(self.found[0])  # bundled data: no network at all
+        self._start_network(self.domain)
+        if options.use_mx:
+            self._start("the MX records of " + self.domain, (1, 0), self._mx)
+        guess_at = self.started + self.deadline.seconds * _GUESS_AFTER
+        winner = self._winner()
+        while winner is None and self.deadline.remaining() > 0:
+            may_guess = options.use_guess and not self.guessing and not self.found
+            if may_guess and (time.monotonic() >= guess_at or not self.pending):
+                self.guessing = may_guess = True
+                self._start("guessing", (2, 0), self._guess)
+            if not self.pending and all(value is not None for value in self.checks.values()):
+                break
+            wait = self.deadline.remaining()
+            if may_guess and not self.guessing:
+                wait = min(wait, max(0.0, guess_at - time.monotonic()))
+            try:
+                event = self.events.get(timeout=wait)
+            except queue.Empty:
+                continue
+            self._handle(event)
+            winner = self._winner()
+        winner = winner or self._winner(final=True)
+        return self._finish(winner)
+
+    def _handle(self, event):
+        kind = event[0]
+        if kind == "done":
+            _kind, name, configuration, reason = event
+            self.pending.pop(name, None)
+            if reason:
+                self.reasons.append(f"{name}: {reason}")
+            self._found(configuration)
+        elif kind == "mx":
+            _kind, host, base = event
+            self._start_domain(base, via_mx=host)
+        elif kind == "checked":
+            _kind, configuration, account, chosen = event
+            self.checks[id(configuration)] = (account, chosen)
+
+    def _finish(self, winner):
+        for deadline in self.check_deadlines:
+            deadline.abort("timeout")
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        result = DiscoveryResult(
+            self.email, self.domain, self.password is not None, candidates=list(self.found), reasons=self.reasons
+        )
+        chosen = winner or (self.found[0] if self.found else None)
+        if chosen is not None:
+            checked = self.checks.get(id(chosen))
+            result.configuration = chosen
+            result.incoming = chosen.incoming[0] if chosen.incoming else None
+            result.outgoing = chosen.outgoing[0] if chosen.outgoing else None
+            if checked is not None:
+                result.check = checked[0]
+                result.incoming = checked[1].get("incoming", result.incoming)
+                result.outgoing = checked[1].get("outgoing", result.outgoing)
+        self.reasons.extend(f"{name}: no answer in time" for name in self.pending)
+        if self.deadline.remaining() <= 0:
+            self.reasons.append(f"the {self.deadline.seconds:g} s budget ran out")
+        result.elapsed = round(time.monotonic() - self.started, 3)
+        return result

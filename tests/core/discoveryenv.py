@@ -1,0 +1,74 @@
+"""Building blocks of the discovery tests: zones, autoconfig documents and options for loopback."""
+
+import json
+import os
+
+from mailcore.discovery import DiscoveryOptions
+
+ALICE = "alice@example.test"
+
+
+def options(dns, https=None, **changes):
+    """Discovery options that ask only our DNS server and our HTTPS server, ISPDB off unless given."""
+    values = {
+        "nameservers": ("127.0.0.1",),
+        "dns_port": dns.port,
+        "ispdb_url": "",
+        "https_port": https.port if https else 9,
+        "http_port": https.port if https else 9,
+        "use_guess": False,
+        "extra_ports": harness_ports(),
+    }
+    values.update(changes)
+    return DiscoveryOptions(**values)
+
+
+def harness_ports():
+    """The harness's Dovecot ports, which found servers may use in these tests."""
+    path = os.environ.get("EMAIL_ACCOUNT_TEST_SERVERS")
+    if not path:
+        return frozenset()
+    with open(path, encoding="utf-8") as handle:
+        servers = json.load(handle)
+    return frozenset(port for ports in servers["dovecot"].values() for port in ports.values() if isinstance(port, int))
+
+
+def srv_zone(servers, domain, instance="main", target="localhost."):
+    ports = servers["dovecot"][instance]
+    return {
+        (f"_imaps._tcp.{domain}", "SRV"): [f"0 1 {ports['imaps']} {target}"],
+        (f"_submission._tcp.{domain}", "SRV"): [f"0 1 {ports['submission']} {target}"],
+    }
+
+
+def document(servers, instance="main", host="localhost", incoming="imaps", smtp="submission", extra=""):
+    ports = servers["dovecot"][instance]
+    socket_types = {
+        "imaps": "SSL",
+        "imap": "STARTTLS",
+        "pop3s": "SSL",
+        "pop3": "STARTTLS",
+        "submissions": "SSL",
+        "submission": "STARTTLS",
+    }
+    kind = "pop3" if incoming.startswith("pop3") else "imap"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="example.test">
+    <domain>example.test</domain>
+    <displayName>Example</displayName>
+    <incomingServer type="{kind}">
+      <hostname>{host}</hostname><port>{ports[incoming]}</port><socketType>{socket_types[incoming]}</socketType>
+      <username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>{host}</hostname><port>{ports[smtp]}</port><socketType>{socket_types[smtp]}</socketType>
+      <username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication>
+    </outgoingServer>{extra}
+  </emailProvider>
+</clientConfig>
+""".encode()
+
+
+def xml_route(body, status=200):
+    return (status, {"Content-Type": "application/xml"}, body)

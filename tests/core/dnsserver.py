@@ -1,0 +1,102 @@
+"""A real DNS server on loopback for discovery tests, built on dnspython (also in Odoo's Python).
+
+``DnsServer(records)`` answers UDP (and TCP) queries from a zone given as
+``{("name.", "TYPE"): ["rdata", ...]}``; names it does not know get NXDOMAIN. ``blackhole=True``
+makes it swallow every query, as a firewalled resolver does.
+"""
+
+import socket
+import socketserver
+import threading
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+
+
+class DnsServer:
+    def __init__(self, records=None, blackhole=False, wildcard_a=()):
+        """``wildcard_a``: domain suffixes whose every name has A 127.0.0.1 (e.g. ``("disco.test",)``)."""
+        self.records = {
+            (name.lower().rstrip(".") + ".", kind): list(values) for (name, kind), values in (records or {}).items()
+        }
+        self.blackhole = blackhole
+        self.wildcard_a = tuple(suffix.lower().rstrip(".") for suffix in wildcard_a)
+        self.queries = []
+        server = self
+
+        class Udp(socketserver.BaseRequestHandler):
+            def handle(self):
+                data, sock = self.request
+                reply = server.answer(data)
+                if reply is not None:
+                    sock.sendto(reply, self.client_address)
+
+        self._udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+        self._udp.daemon_threads = True
+        self.port = self._udp.server_address[1]
+        self._thread = threading.Thread(target=self._udp.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._udp.shutdown()
+        self._udp.server_close()
+
+    def answer(self, data):
+        query = dns.message.from_wire(data)
+        question = query.question[0]
+        name, kind = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
+        self.queries.append((name, kind))
+        if self.blackhole:
+            return None
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        values = self.records.get((name, kind))
+        bare = name.rstrip(".")
+        if (
+            values is None
+            and kind == "A"
+            and (
+                bare == "localhost" or any(bare == suffix or bare.endswith("." + suffix) for suffix in self.wildcard_a)
+            )
+        ):
+            values = ["127.0.0.1"]
+        if values:
+            response.answer.append(dns.rrset.from_text_list(name, 60, "IN", kind, values))
+        elif not any(known == name for known, _kind in self.records) and kind != "AAAA":
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        return response.to_wire()
+
+
+class Blackhole:
+    """A TCP port that accepts connections and never says a word (nor TLS, nor a greeting)."""
+
+    def __init__(self):
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self._accepted = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _address = self._sock.accept()
+            except OSError:
+                return
+            self._accepted.append(conn)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._sock.close()
+        for conn in self._accepted:
+            conn.close()

@@ -1,0 +1,93 @@
+"""A real HTTPS server on loopback serving autoconfig documents, with a certificate from the test CA.
+
+``HttpsServer(servers, names, routes)`` issues a certificate for ``names`` signed by the harness's
+throwaway CA and answers ``routes``: ``{(host, path): (status, headers, body)}``, the path
+without its query string; anything else is 404. ``requests`` records (host, path-with-query).
+``secure=False`` serves plain HTTP instead.
+"""
+
+import datetime
+import http.server
+import os
+import ssl
+import tempfile
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+
+def issue_certificate(servers, names, directory):
+    """(cert path, key path) for ``names``, signed by the harness CA."""
+    ca_dir = os.path.dirname(servers["certs"]["good"])
+    with open(servers["ca_file"], "rb") as handle:
+        ca_cert = x509.load_pem_x509_certificate(handle.read())
+    with open(os.path.join(ca_dir, "ca.key"), "rb") as handle:
+        ca_key = serialization.load_pem_private_key(handle.read(), None)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(cert_path, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as handle:
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            )
+        )
+    return cert_path, key_path
+
+
+class HttpsServer:
+    def __init__(self, servers, names, routes, secure=True):
+        self.routes = routes
+        self.requests = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                host = (self.headers.get("Host") or "").split(":")[0].lower()
+                owner.requests.append((host, self.path))
+                status, headers, body = owner.routes.get((host, self.path.split("?")[0]), (404, {}, b"not here"))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http.daemon_threads = True
+        if secure:
+            self._tmp = tempfile.TemporaryDirectory()
+            cert, key = issue_certificate(servers, names, self._tmp.name)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
+        self.port = self._http.server_address[1]
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._http.shutdown()
+        self._http.server_close()

@@ -1,0 +1,57 @@
+"""One budget bounds the whole discovery, even when every DNS server or host swallows our packets.
+
+(How fast it is when things answer is measured by benchmarks/discovery.py, not here.)
+"""
+
+import time
+
+from discoveryenv import ALICE, options
+from dnsserver import Blackhole, DnsServer
+from mailcore.discovery import discover
+
+BUDGET = 2.0
+# Generous: the point is "returns at its budget, not at some socket's default timeout".
+SLACK = 1.5
+
+
+def _timed(*args, **kwargs):
+    started = time.monotonic()
+    result = discover(*args, **kwargs)
+    return result, time.monotonic() - started
+
+
+def test_a_dns_server_that_never_answers(servers):
+    with DnsServer(blackhole=True) as dns:
+        result, elapsed = _timed(ALICE, "pw", budget=BUDGET, options=options(dns, use_guess=True))
+    assert elapsed < BUDGET + SLACK
+    assert not result.ok and result.configuration is None
+    assert "no answer in time" in result.reason()
+    assert len(dns.queries) >= 7  # SRV x6 and MX at least were asked, all at once
+
+
+def test_hosts_that_accept_and_never_speak(servers):
+    with Blackhole() as hole:
+        zone = {
+            ("_imaps._tcp.example.test", "SRV"): [f"0 1 {hole.port} localhost."],
+            ("_submissions._tcp.example.test", "SRV"): [f"0 1 {hole.port} localhost."],
+        }
+        ports = {
+            (protocol, security): hole.port for protocol in ("imap", "pop3", "smtp") for security in ("ssl", "starttls")
+        }
+        with DnsServer(zone, wildcard_a=("example.test",)) as dns:
+            opts = options(
+                dns,
+                use_guess=True,
+                https_port=hole.port,
+                extra_ports=frozenset({hole.port}),
+                guess_ports=ports,
+                ispdb_url=f"https://ispdb.example.test:{hole.port}/",
+            )
+            checked, checked_elapsed = _timed(ALICE, "pw", budget=BUDGET, options=opts)
+            guessed, guessed_elapsed = _timed(ALICE, "pw", budget=BUDGET, options=opts.replace(use_srv=False))
+    assert checked_elapsed < BUDGET + SLACK and guessed_elapsed < BUDGET + SLACK
+    # SRV found something; its check could not finish: the best candidate is offered, not passed.
+    assert not checked.ok and checked.configuration.source == "srv"
+    assert "did not finish in time" in checked.reason()
+    assert not guessed.ok and guessed.configuration is None
+    assert "guessing: no answer in time" in guessed.reason()

@@ -1,0 +1,176 @@
+"""Each discovery source alone, then all of them ranked together, against a real DNS server, a real
+HTTPS server with the test CA, and the harness's Dovecot behind the names they give."""
+
+from discoveryenv import ALICE, document, options, srv_zone, xml_route
+from dnsserver import DnsServer
+from httpsserver import HttpsServer
+from mailcore.discovery import discover
+
+
+def _password(servers):
+    return servers["users"]["alice"]["password"]
+
+
+def test_srv_records_alone_are_found_and_checked(servers):
+    zone = {
+        **srv_zone(servers, "example.test"),
+        # RFC 6186 "." target: POP3 is decidedly not offered; a lower-priority target comes second.
+        ("_pop3s._tcp.example.test", "SRV"): ["0 0 0 ."],
+        ("_submissions._tcp.example.test", "SRV"): [
+            f"10 1 {servers['dovecot']['main']['submissions']} localhost.",
+            f"0 1 {servers['dovecot']['main']['submissions']} smtp.example.test.",
+        ],
+    }
+    with DnsServer(zone) as dns:
+        found = discover(ALICE, options=options(dns, use_mx=False, cafile=servers["ca_file"]))
+        checked = discover(ALICE, _password(servers), options=options(dns, use_mx=False, cafile=servers["ca_file"]))
+    assert found.ok and found.configuration.source == "srv"
+    assert found.configuration.describe() == "from DNS SRV records of example.test"
+    assert [s.protocol for s in found.configuration.incoming] == ["imap"]
+    assert [(s.host, s.security) for s in found.configuration.outgoing] == [
+        ("smtp.example.test", "ssl"),
+        ("localhost", "ssl"),
+        ("localhost", "starttls"),
+    ]
+    assert found.incoming.login == ALICE and found.check is None
+    assert checked.ok, checked.reason()
+    assert checked.check.incoming.ok and checked.check.outgoing.ok
+    # smtp.example.test resolves to 127.0.0.1 too, but its certificate names localhost: the next one passed.
+    assert checked.outgoing.host == "localhost"
+
+
+def test_domain_autoconfig_alone_is_found_with_the_address_in_the_query(servers):
+    routes = {("autoconfig.example.test", "/mail/config-v1.1.xml"): xml_route(document(servers))}
+    with (
+        DnsServer(wildcard_a=("example.test",)) as dns,
+        HttpsServer(servers, ["autoconfig.example.test"], routes) as web,
+    ):
+        result = discover(ALICE, _password(servers), options=options(dns, web, use_mx=False, cafile=servers["ca_file"]))
+    assert result.ok, result.reason()
+    assert result.configuration.source == "autoconfig"
+    assert result.configuration.describe() == "from the autoconfig document of example.test"
+    assert ("autoconfig.example.test", "/mail/config-v1.1.xml?emailaddress=alice%40example.test") in web.requests
+
+
+def test_well_known_autoconfig_is_the_second_place_asked(servers):
+    routes = {
+        ("example.test", "/.well-known/autoconfig/mail/config-v1.1.xml"): xml_route(document(servers, incoming="pop3s"))
+    }
+    with (
+        DnsServer(wildcard_a=("example.test",)) as dns,
+        HttpsServer(servers, ["example.test", "autoconfig.example.test"], routes) as web,
+    ):
+        result = discover(ALICE, options=options(dns, web, use_mx=False, cafile=servers["ca_file"]))
+    assert result.ok, result.reason()
+    assert (result.incoming.protocol, result.incoming.port) == ("pop3", servers["dovecot"]["main"]["pop3s"])
+    assert result.configuration.detail.endswith("/.well-known/autoconfig/mail/config-v1.1.xml")
+
+
+def test_ispdb_url_is_a_parameter(servers):
+    routes = {("ispdb.example.test", "/v1.1/example.test"): xml_route(document(servers))}
+    with (
+        DnsServer(wildcard_a=("ispdb.example.test",)) as dns,
+        HttpsServer(servers, ["ispdb.example.test"], routes) as web,
+    ):
+        ispdb = f"https://ispdb.example.test:{web.port}/v1.1/"
+        result = discover(
+            ALICE,
+            options=options(dns, web, ispdb_url=ispdb, use_autoconfig=False, use_mx=False, cafile=servers["ca_file"]),
+        )
+        switched_off = discover(
+            ALICE,
+            options=options(dns, web, ispdb_url="", use_autoconfig=False, use_mx=False, cafile=servers["ca_file"]),
+        )
+    assert result.ok and result.configuration.source == "ispdb"
+    assert result.configuration.describe() == "from the ISPDB entry for example.test"
+    assert not switched_off.ok and switched_off.configuration is None
+    assert "Nothing was found" in switched_off.reason()
+
+
+def test_mx_base_domain_is_fed_back_into_the_sources(servers):
+    zone = {
+        ("example.test", "MX"): ["20 backup.other.test.", "10 mx1.eu.hosting.test."],
+        **srv_zone(servers, "hosting.test"),
+    }
+    with DnsServer(zone) as dns:
+        result = discover(ALICE, _password(servers), options=options(dns, cafile=servers["ca_file"]))
+    assert result.ok, result.reason()
+    assert result.configuration.source == "srv" and result.configuration.domain == "hosting.test"
+    assert result.configuration.via_mx == "mx1.eu.hosting.test"
+    assert "mail exchanger mx1.eu.hosting.test" in result.configuration.describe()
+
+
+def test_mx_of_a_hosted_domain_finds_the_bundled_provider(servers):
+    with DnsServer({("example.test", "MX"): ["1 aspmx.l.google.com."]}) as dns:
+        result = discover(ALICE, options=options(dns))
+    assert result.ok and result.configuration.source == "provider" and result.configuration.domain == "google.com"
+    assert result.incoming.host == "imap.gmail.com" and result.incoming.login == ALICE
+
+
+def test_guessing_probes_the_usual_names_and_reads_the_login_methods(servers):
+    ports = servers["dovecot"]["main"]
+    guess_ports = {
+        ("imap", "ssl"): ports["imaps"],
+        ("imap", "starttls"): ports["imap"],
+        ("pop3", "ssl"): ports["pop3s"],
+        ("pop3", "starttls"): ports["pop3"],
+        ("smtp", "ssl"): ports["submissions"],
+        ("smtp", "starttls"): ports["submission"],
+    }
+    # Only imap., smtp. and mail. exist; the bare domain, pop. and pop3. do not resolve.
+    zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in ("imap", "smtp", "mail")}
+    with DnsServer(zone) as dns:
+        result = discover(
+            ALICE,
+            _password(servers),
+            options=options(dns, use_guess=True, guess_ports=guess_ports, cafile=servers["ca_file"]),
+        )
+    configuration = result.configuration
+    assert configuration.source == "guess"
+    assert (result.incoming.host, result.incoming.security) == ("imap.example.test", "ssl")
+    assert (result.outgoing.host, result.outgoing.security) == ("smtp.example.test", "ssl")
+    assert result.incoming.safe_logon and result.outgoing.safe_logon  # CRAM-MD5/SCRAM offered
+    assert configuration.incoming[-1].protocol == "pop3"  # POP3 found on mail., ranked after IMAP
+    # The guessed names are not on the certificate: the check says so rather than trusting a guess.
+    assert not result.ok and result.check.incoming.code == "certificate_hostname_mismatch"
+
+
+def test_ranking_bundled_then_autoconfig_then_ispdb_then_srv(servers):
+    """All sources answer for one domain: the best-ranked one that passes wins, whatever came first."""
+    good, broken = document(servers), document(servers, instance="expired")
+    routes = {
+        ("autoconfig.example.test", "/mail/config-v1.1.xml"): xml_route(broken),
+        ("ispdb.example.test", "/example.test"): xml_route(good),
+    }
+    zone = srv_zone(servers, "example.test")
+    names = ["autoconfig.example.test", "ispdb.example.test"]
+    with DnsServer(zone, wildcard_a=("example.test",)) as dns, HttpsServer(servers, names, routes) as web:
+        opts = options(
+            dns, web, ispdb_url=f"https://ispdb.example.test:{web.port}/", use_mx=False, cafile=servers["ca_file"]
+        )
+        unchecked = discover(ALICE, options=opts)
+        checked = discover(ALICE, _password(servers), options=opts)
+        srv_only = discover(ALICE, _password(servers), options=opts.replace(use_autoconfig=False, use_ispdb=False))
+    assert [c.source for c in unchecked.candidates][:1] == ["autoconfig"]
+    assert unchecked.configuration.source == "autoconfig"
+    # The domain's autoconfig points at a server with an expired certificate: the ISPDB's passes.
+    assert checked.ok and checked.configuration.source == "ispdb"
+    assert {c.source for c in checked.candidates} == {"autoconfig", "ispdb", "srv"}
+    assert srv_only.ok and srv_only.configuration.source == "srv"
+
+
+def test_nothing_found_says_why_and_offers_no_candidate(servers):
+    with DnsServer() as dns:
+        result = discover(ALICE, "pw", options=options(dns))
+    assert not result.ok and result.configuration is None
+    reason = result.reason()
+    assert reason.startswith("Nothing was found")
+    assert "no bundled provider data for example.test" in reason and "DNS SRV records of example.test" in reason
+
+
+def test_a_target_our_dns_servers_do_not_know_is_not_found_rather_than_asked_elsewhere(servers):
+    with DnsServer(srv_zone(servers, "example.test", target="missing.example.test.")) as dns:
+        result = discover(ALICE, "pw", options=options(dns, use_mx=False))
+    assert not result.ok and result.configuration.source == "srv"
+    assert result.check.incoming.code == "host_not_found" and result.check.outgoing.code == "host_not_found"
+    assert "could not be found" in result.reason()
