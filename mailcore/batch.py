@@ -1,0 +1,41 @@
+"""Checks of many accounts at once: bounded concurrency under one overall time budget.
+
+An administrator checks hundreds of accounts in one click or one scheduled run; running them one by
+one would take minutes, running all at once would open hundreds of sockets. So at most
+``concurrency`` accounts are checked at a time, and each check gets the smaller of its own timeout
+and what is left of the budget: when the budget is spent, the accounts not yet started are reported
+as not checked (``None``) instead of being started late.
+"""
+
+import concurrent.futures
+import time
+
+from .check import check_account
+
+DEFAULT_CONCURRENCY = 8
+
+
+def check_many(jobs, concurrency=DEFAULT_CONCURRENCY, budget=None):
+    """Check each ``(key, kwargs)`` of ``jobs`` with ``check_account(**kwargs)``.
+
+    Returns ``{key: AccountResult or None}``; ``None`` means the budget ran out before the check started.
+    """
+    jobs = list(jobs)
+    end = None if budget is None else time.monotonic() + float(budget)
+    results = dict.fromkeys(key for key, _kwargs in jobs)
+
+    def run(kwargs):
+        remaining = None if end is None else end - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return None
+        timeout = float(kwargs.get("timeout", 10))
+        if remaining is not None:
+            timeout = min(timeout, remaining)
+        return check_account(**{**kwargs, "timeout": timeout})
+
+    workers = max(1, min(int(concurrency), len(jobs)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailbatch") as pool:
+        futures = {pool.submit(run, kwargs): key for key, kwargs in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]] = future.result()
+    return results
