@@ -1,0 +1,91 @@
+"""A server mailbox read one message at a time under stable keys, so a fetch never imports twice.
+
+IMAP keys are UIDs, valid together with the mailbox's UIDVALIDITY; POP3 keys are UIDL strings,
+stable on their own (their UIDVALIDITY is the constant "UIDL"). Only one message body is held at a
+time: ``fetch`` returns one, the caller drops it before asking for the next.
+"""
+
+
+class MailboxError(Exception):
+    """The server refused a mailbox command; the text is the server's answer."""
+
+
+class ImapMailbox:
+    def __init__(self, client, folder="INBOX"):
+        self.client = client
+        typ, data = client.select(folder)
+        if typ != "OK":
+            raise MailboxError(_text(data))
+        typ, data = client.response("UIDVALIDITY")
+        self.uidvalidity = data[0].decode() if data and data[0] else ""
+        self._uidplus = "UIDPLUS" in client.capabilities
+
+    def keys(self):
+        typ, data = self.client.uid("SEARCH", "ALL")
+        if typ != "OK":
+            raise MailboxError(_text(data))
+        return [uid.decode() for uid in (data[0] or b"").split()]
+
+    def fetch(self, key):
+        # BODY.PEEK leaves the \Seen flag to the user's other mail programs.
+        typ, data = self.client.uid("FETCH", key, "(BODY.PEEK[])")
+        if typ != "OK":
+            raise MailboxError(_text(data))
+        for item in data:
+            if isinstance(item, tuple):
+                return item[1]
+        raise MailboxError(f"message {key} is no longer on the server")
+
+    def delete(self, key):
+        typ, data = self.client.uid("STORE", key, "+FLAGS.SILENT", r"(\Deleted)")
+        if typ != "OK":
+            raise MailboxError(_text(data))
+        if self._uidplus:
+            # UID EXPUNGE removes only this message, not what another program flagged for deletion.
+            self.client.uid("EXPUNGE", key)
+
+    def close(self):
+        """End the session; CLOSE expunges what ``delete`` flagged when the server has no UIDPLUS."""
+        try:
+            self.client.close()
+        finally:
+            self.client.logout()
+
+
+class Pop3Mailbox:
+    uidvalidity = "UIDL"
+
+    def __init__(self, client):
+        self.client = client
+        self._numbers = {}
+
+    def keys(self):
+        _response, lines, _octets = self.client.uidl()
+        self._numbers = {}
+        for line in lines:
+            number, _space, uidl = line.decode("ascii", "replace").partition(" ")
+            self._numbers[uidl] = number
+        return list(self._numbers)
+
+    def fetch(self, key):
+        _response, lines, _octets = self.client.retr(self._numbers[key])
+        return b"\r\n".join(lines) + b"\r\n"
+
+    def delete(self, key):
+        self.client.dele(self._numbers[key])
+
+    def close(self):
+        """QUIT commits the deletions; a session that breaks off before it deletes nothing."""
+        self.client.quit()
+
+
+def open_mailbox(client):
+    """The mailbox over a logged-in ``imaplib.IMAP4`` or ``poplib.POP3`` client."""
+    return Pop3Mailbox(client) if hasattr(client, "uidl") else ImapMailbox(client)
+
+
+def _text(data):
+    item = data[-1] if isinstance(data, list | tuple) and data else data
+    if isinstance(item, bytes):
+        item = item.decode("utf-8", "replace")
+    return " ".join(str(item).split())[:200]

@@ -1,0 +1,34 @@
+"""Long-lived logged-in clients for Odoo's own sending and fetching, with every account setting applied.
+
+A check opens, tests and closes; sending and fetching keep the client. The same Probe connects it, so
+STARTTLS, safe logon, certificate policy and one deadline for the whole connection apply alike; once
+logged in, the deadline lets go and ``timeout`` bounds each read instead, so a long send or fetch is
+not cut off halfway.
+"""
+
+from .check import PROTOCOLS, check_server
+from .deadline import Deadline
+from .errors import CheckFailure
+from .probe import Probe
+
+
+def open_session(settings, timeout, login_first=None):
+    """A logged-in ``smtplib.SMTP``, ``imaplib.IMAP4`` or ``poplib.POP3`` for ``settings``.
+
+    ``login_first``: incoming settings to log in to before SMTP (POP-before-SMTP). Raises CheckFailure.
+    """
+    deadline = Deadline(timeout)
+    if login_first is not None:
+        first = check_server(login_first, deadline=deadline)
+        if not first.ok:
+            raise CheckFailure(first.code, first.stage, first.params)
+    probe = Probe(settings, deadline)
+    try:
+        client = PROTOCOLS[settings.protocol].connect(probe)
+    except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
+        failure = probe.failure(error)
+        probe.close()
+        raise failure from None
+    deadline.release()
+    client.sock.settimeout(float(timeout))
+    return client
