@@ -4,12 +4,17 @@ Pure Python with no Odoo import, so it is tested on its own against real servers
 models and wizards are thin glue over it.
 """
 
+from .batch import DEFAULT_CONCURRENCY, check_many
 from .check import AccountResult, CheckResult, check_account, check_server
 from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, CheckFailure, explain
+from .mailbox import MailboxError, open_mailbox
+from .session import open_session
 from .settings import DEFAULT_PORTS, DEFAULT_TIMEOUT, Secret, ServerSettings, default_port
+from .validation import InvalidValue, check_length, check_line, check_port, wire_email, wire_host
 
 __all__ = [
     "CERTIFICATE_CODES",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_PORTS",
     "DEFAULT_TIMEOUT",
     "ERROR_CODES",
@@ -17,10 +22,20 @@ __all__ = [
     "AccountResult",
     "CheckFailure",
     "CheckResult",
+    "InvalidValue",
+    "MailboxError",
     "Secret",
     "ServerSettings",
     "check_account",
+    "check_length",
+    "check_line",
+    "check_many",
+    "check_port",
     "check_server",
     "default_port",
     "explain",
+    "open_mailbox",
+    "open_session",
+    "wire_email",
+    "wire_host",
 ]

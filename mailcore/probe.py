@@ -98,7 +98,8 @@ class Probe:
 
         def lookup():
             try:
-                found["infos"] = socket.getaddrinfo(self.settings.host, self.settings.port, type=socket.SOCK_STREAM)
+                host, port = _connect_host(self.settings), self.settings.port
+                found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError as error:
                 found["error"] = error
 
@@ -156,7 +157,7 @@ class Probe:
 
     def _sniff_tls(self):
         """No greeting yet: if a TLS handshake succeeds on the same port, the port wants implicit SSL."""
-        address = (self.settings.host, self.settings.port)
+        address = (_connect_host(self.settings), self.settings.port)
         with contextlib.suppress(OSError, ValueError):
             with socket.create_connection(address, timeout=max(self.deadline.remaining(), 0.01)) as raw:
                 with tls.unverified_context().wrap_socket(raw, server_hostname=self.settings.host):
@@ -201,6 +202,10 @@ class Probe:
         if isinstance(error, OSError):
             return self.fail("connection_closed")
         raise error
+
+
+def _connect_host(settings):
+    return settings.address or settings.host
 
 
 def _domain(settings):

@@ -75,6 +75,9 @@ class ServerSettings:
     pinned_fingerprint: str = ""
     sender: str = ""
     cafile: str = ""
+    # An IP address already resolved for ``host`` (e.g. by discovery's own DNS servers); the
+    # certificate is still verified against ``host``. Empty: the system resolver looks ``host`` up.
+    address: str = ""
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
@@ -87,7 +90,7 @@ class ServerSettings:
             object.__setattr__(self, "password", Secret(self.password))
         if not 0 < int(self.port) < 65536:
             raise ValueError("port must be between 1 and 65535")
-        for value in (self.host, self.login, self.sender, self.password.reveal()):
+        for value in (self.host, self.address, self.login, self.sender, self.password.reveal()):
             if "\r" in value or "\n" in value:
                 raise ValueError("CR and LF are not allowed in server settings")
 

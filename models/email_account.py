@@ -1,8 +1,21 @@
 """A mailbox Odoo sends and receives with, kept in step with the stock mail server records it drives."""
 
-from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from datetime import timedelta
 
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import plaintext2html
+
+from .. import mailcore
+
+# Seconds all the checks of one click may take together: below the web request limit (120 s by default).
+ACTION_CHECK_BUDGET = 90
+# One call of the health check cron: this many accounts within this many seconds. The runner commits after
+# each call and makes up to 10 per run, so a killed worker loses one batch at most (docs/HEALTH_CHECK.md).
+CRON_BATCH_SIZE = 50
+CRON_BATCH_BUDGET = 60
 # Besides the mixin's settings, the fields whose change must reach the linked ir.mail_server / fetchmail.server.
 _SERVER_FIELDS = {"active", "password"}
 
@@ -29,10 +42,18 @@ class EmailAccount(models.Model):
         required=True,
         readonly=True,
         copy=False,
-        tracking=True,
+        help="Changes between Working and Failed are posted on the chatter, which notifies the followers.",
     )
     last_check_date = fields.Datetime("Last Check", readonly=True, copy=False)
     last_check_message = fields.Text("Last Check Result", readonly=True, copy=False)
+    # Mail flow: how Odoo's own sending and fetching through the linked servers last went.
+    last_send_date = fields.Datetime("Last Sent", readonly=True, copy=False)
+    last_send_error = fields.Text("Sending Problem", readonly=True, copy=False)
+    send_failure_code = fields.Char(readonly=True, copy=False, help="The kind of the current sending failure.")
+    last_fetch_date = fields.Datetime("Last Fetched", readonly=True, copy=False)
+    last_fetch_error = fields.Text("Receiving Problem", readonly=True, copy=False)
+    fetch_failure_code = fields.Char(readonly=True, copy=False, help="The kind of the current receiving failure.")
+    imported_count = fields.Integer("Messages Imported", readonly=True, copy=False)
 
     _sql_constraints = [
         (
@@ -68,13 +89,20 @@ class EmailAccount(models.Model):
         return accounts
 
     def write(self, vals):
+        if "password" in vals and not self.env.su:
+            # Managers replace the password but never read it: the write goes through, the field stays hidden.
+            vals = dict(vals)
+            self.check_access("write")
+            self.sudo().write({"password": vals.pop("password")})
         result = super().write(vals)
+        if "company_id" in vals:
+            self.check_access("write")  # record rules again, on the new company: only to one of the user's
         if not vals.keys().isdisjoint(self._linked_server_fields()):
             self._sync_linked_servers()
         return result
 
     def unlink(self):
-        linked = self.mail_server_id, self.fetchmail_server_id
+        linked = self.sudo().mail_server_id, self.sudo().fetchmail_server_id
         result = super().unlink()
         for servers in linked:
             servers.unlink()
@@ -86,8 +114,10 @@ class EmailAccount(models.Model):
         return _SERVER_FIELDS | {name for name, field in mixin._fields.items() if field.store}
 
     def _sync_linked_servers(self):
-        """Create, update or remove the stock servers so they always match the account."""
-        for account in self:
+        """Create, update or remove the stock servers so they always match the account.
+
+        As superuser: managers of accounts are not administrators of the stock servers they drive."""
+        for account in self.sudo():
             links = (
                 ("mail_server_id", account.use_for_sending, account._mail_server_values),
                 ("fetchmail_server_id", account.use_for_receiving, account._fetchmail_server_values),
@@ -97,7 +127,7 @@ class EmailAccount(models.Model):
                 if in_use and linked:
                     linked.write(values())
                 elif in_use:
-                    account[link] = self.env[account._fields[link].comodel_name].create(values())
+                    account[link] = account.env[account._fields[link].comodel_name].create(values())
                 elif linked:
                     account[link] = False
                     linked.unlink()
@@ -106,7 +136,7 @@ class EmailAccount(models.Model):
         self.ensure_one()
         return {
             "name": self.name,
-            "smtp_host": self.smtp_host,
+            "smtp_host": mailcore.wire_host(self.smtp_host),
             "smtp_port": self.smtp_port,
             # ir.mail_server names its encryption modes as we do: ssl, starttls, none.
             "smtp_encryption": self.smtp_security,
@@ -122,7 +152,7 @@ class EmailAccount(models.Model):
         return {
             "name": self.name,
             "server_type": "pop" if self.incoming_protocol == "pop3" else "imap",
-            "server": self.incoming_host,
+            "server": mailcore.wire_host(self.incoming_host),
             "port": self.incoming_port,
             "is_ssl": self.incoming_security == "ssl",
             "user": self.login,
@@ -132,17 +162,91 @@ class EmailAccount(models.Model):
         }
 
     def action_check_connection(self):
-        """Check the servers in use and record the outcome; a failing server is a result, not an error."""
-        for account in self:
-            result = account._run_check()
-            account.write(
-                {
-                    "check_state": "ok" if result.ok else "failed",
-                    "last_check_date": fields.Datetime.now(),
-                    "last_check_message": account._check_report_text(account._check_report(result)),
-                }
+        """Check the selected accounts concurrently, record each outcome, and sum them up in a notification."""
+        results = self._check_and_record(ACTION_CHECK_BUDGET)
+        failed = self.filtered(lambda account: results.get(account.id) is False)
+        skipped = self.filtered(lambda account: account.id not in results)
+        working = len(self) - len(failed) - len(skipped)
+        lines = [self.env._("%(ok)s working, %(failed)s failed.", ok=working, failed=len(failed))]
+        if failed:
+            lines.append(self.env._("Failed: %(names)s", names=", ".join(failed.mapped("display_name"))))
+        if skipped:
+            lines.append(
+                self.env._(
+                    "Not checked, time ran out: %(names)s. Check them again.",
+                    names=", ".join(skipped.mapped("display_name")),
+                )
             )
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Connection check"),
+                "message": "\n".join(lines),
+                "type": "warning" if failed or skipped else "success",
+                "sticky": bool(failed or skipped),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _check_and_record(self, budget):
+        """Check these accounts with bounded concurrency under ``budget`` seconds, then record each result.
+
+        The checks run in worker threads without the ORM; every write happens here, in this thread.
+        Returns {account id: ok} for the accounts checked; those the budget did not reach are left out.
+        """
+        jobs, unusable = [], {}
+        for account in self:
+            try:
+                jobs.append((account.id, account._check_arguments()))
+            except ValueError as error:  # settings saved before validation existed: a failure to report
+                unusable[account.id] = str(error)
+        results = mailcore.check_many(jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget)
+        outcome = {}
+        for account in self:
+            result = results.get(account.id)
+            if account.id in unusable:
+                outcome[account.id] = account._record_check(
+                    False, self.env._("These settings cannot be checked: %(reason)s", reason=unusable[account.id])
+                )
+            elif result is not None:
+                outcome[account.id] = account._record_check(
+                    result.ok, account._check_report_text(account._check_report(result))
+                )
+        return outcome
+
+    def _record_check(self, ok, message):
+        """Store one check's outcome; a change between Working and Failed is posted, notifying followers."""
+        self.ensure_one()
+        previous, state, name = self.check_state, "ok" if ok else "failed", self.display_name
+        now = fields.Datetime.now()
+        self.sudo().write({"check_state": state, "last_check_date": now, "last_check_message": message})
+        if previous != "never" and previous != state:
+            if ok:
+                title = self.env._("%(account)s works again.", account=name)
+            else:
+                title = self.env._("%(account)s stopped working.", account=name)
+            body = Markup("<p>%s</p>%s") % (title, plaintext2html(message))
+            self.sudo().message_post(body=body, message_type="notification", subtype_xmlid="mail.mt_comment")
+        return ok
+
+    @api.model
+    def _cron_check_accounts(self, batch_size=CRON_BATCH_SIZE):
+        """Scheduled health check: one batch of the active accounts not checked in this round.
+
+        A round is every account not checked since the cron's last complete run (or in the last hour,
+        before its first). Each call checks one batch and reports done/remaining to the cron, which
+        commits and calls again, in this run or the next, on any worker: a crash loses one batch at most.
+        """
+        cutoff = self.env.context.get("lastcall") or fields.Datetime.now() - timedelta(hours=1)
+        domain = ["|", ("last_check_date", "=", False), ("last_check_date", "<", cutoff)]
+        accounts = self.sudo().search(domain, order="last_check_date asc nulls first, id", limit=batch_size)
+        done = len(accounts._check_and_record(CRON_BATCH_BUDGET))
+        remaining = self.sudo().search_count(domain)
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        if remaining:  # the runner reschedules a partial run by itself; "Run manually" does not
+            self.env.ref("email_account.email_account_cron_health_check")._trigger()
+        return done, remaining
 
     def action_reconfigure(self):
         """Reopen the setup wizard on this account's settings, starting from the manual steps."""
@@ -151,3 +255,51 @@ class EmailAccount(models.Model):
             {**self._settings_values(), "account_id": self.id, "reconfigure": True, "manual": True}
         )
         return wizard._action_reopen()
+
+    def _open_session(self, side):
+        """A logged-in client of the 'outgoing' or 'incoming' server, with every setting of the account
+        (POP-before-SMTP included); a failure is recorded on the account and raised as a UserError."""
+        self.ensure_one()
+        outgoing, incoming = self._mailcore_settings()
+        if side == "outgoing":
+            settings, login_first = outgoing, incoming if self.smtp_login_before_send else None
+        else:
+            settings, login_first = incoming, None
+        try:
+            return mailcore.open_session(settings, self.timeout, login_first=login_first)
+        except mailcore.CheckFailure as failure:
+            self._mail_flow_failed(side, failure.code, str(failure))
+            raise UserError(self._mail_flow_error(side, str(failure))) from None
+
+    def _mail_flow_error(self, side, reason):
+        if side == "outgoing":
+            return self.env._("Sending through %(account)s failed: %(reason)s", account=self.email, reason=reason)
+        return self.env._("Receiving for %(account)s failed: %(reason)s", account=self.email, reason=reason)
+
+    def _mail_flow_failed(self, side, code, reason, **values):
+        """Record a failure; a new kind of failure is also posted once, not at every cron run."""
+        self.ensure_one()
+        direction = "send" if side == "outgoing" else "fetch"
+        text = self._mail_flow_error(side, reason)
+        values[f"last_{direction}_error"] = text
+        if self[f"{direction}_failure_code"] != code:
+            values[f"{direction}_failure_code"] = code
+            self._mail_flow_post(text)
+        self.sudo().write(values)
+
+    def _mail_flow_succeeded(self, side, **values):
+        """Record a success; the first one after a failure is posted once."""
+        self.ensure_one()
+        direction = "send" if side == "outgoing" else "fetch"
+        values.update({f"last_{direction}_date": fields.Datetime.now(), f"last_{direction}_error": False})
+        if self[f"{direction}_failure_code"]:
+            values[f"{direction}_failure_code"] = False
+            if side == "outgoing":
+                self._mail_flow_post(self.env._("Sending through %(account)s works again.", account=self.email))
+            else:
+                self._mail_flow_post(self.env._("Receiving for %(account)s works again.", account=self.email))
+        self.sudo().write(values)
+
+    def _mail_flow_post(self, text):
+        # A note, not a comment: telling followers by email could go through this very account.
+        self.sudo().message_post(body=text, message_type="notification", subtype_xmlid="mail.mt_note")

@@ -2,7 +2,6 @@
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import email_normalize
 
 from .. import mailcore
 
@@ -17,6 +16,8 @@ TLS_POLICIES = [
     ("any", "Accept any certificate"),
 ]
 CA_FILE_PARAMETER = "email_account.ca_file"
+MANAGER_GROUP = "email_account.group_email_account_manager"
+MAX_DESCRIPTION = 128
 # The field-name prefix of each side's settings.
 SIDE_PREFIXES = {"outgoing": "smtp", "incoming": "incoming"}
 
@@ -56,10 +57,10 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         string="Password",
         compute="_compute_password_input",
         inverse="_inverse_password_input",
-        groups="base.group_system",
+        groups=MANAGER_GROUP,
         help="The password of the mailbox, or an app password generated at the provider.",
     )
-    password_saved = fields.Boolean(compute="_compute_password_saved", groups="base.group_system")
+    password_saved = fields.Boolean(compute="_compute_password_saved", groups=MANAGER_GROUP)
     use_for_sending = fields.Boolean("For Sending Emails", default=True, tracking=True)
     use_for_receiving = fields.Boolean("For Receiving Emails", default=True, tracking=True)
     timeout = fields.Integer(
@@ -143,12 +144,13 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         self.password_input = False
 
     def _compute_password_saved(self):
+        # Managers may know that a password is saved, never what it is.
         for record in self:
-            record.password_saved = bool(record.password)
+            record.password_saved = bool(record.sudo().password)
 
     def _inverse_password_input(self):
         for record in self.filtered("password_input"):
-            record.password = record.password_input
+            record.sudo().password = record.password_input
 
     @api.depends("smtp_security")
     def _compute_smtp_port(self):
@@ -167,8 +169,88 @@ class EmailAccountSettingsMixin(models.AbstractModel):
     @api.constrains("email")
     def _check_email(self):
         for record in self:
-            if not email_normalize(record.email, strict=True):
-                raise ValidationError(self.env._("%(email)s is not a valid email address.", email=record.email))
+            label = self.env._("%(email)s is not a valid email address", email=record.email)
+            record._validate(label, mailcore.wire_email, record.email)
+
+    @api.constrains("name", "login", "password", "smtp_pinned_fingerprint", "incoming_pinned_fingerprint")
+    def _check_text(self):
+        for record in self:
+            record._validate(self.env._("Description"), mailcore.check_length, record.name, MAX_DESCRIPTION)
+            sudo = record.sudo()  # the password is checked, never shown: managers cannot read it
+            for label, value in (
+                (self.env._("Description"), record.name),
+                (self.env._("Login"), record.login),
+                (self.env._("Password"), sudo.password),
+                (self.env._("Outgoing Trusted Fingerprint"), record.smtp_pinned_fingerprint),
+                (self.env._("Incoming Trusted Fingerprint"), record.incoming_pinned_fingerprint),
+            ):
+                record._validate(label, mailcore.check_line, value)
+
+    @api.constrains("smtp_host", "smtp_port", "incoming_host", "incoming_port")
+    def _check_servers_syntax(self):
+        """Host names and ports, whether or not their side is in use: nothing invalid is ever saved."""
+        for record in self:
+            for side, prefix in SIDE_PREFIXES.items():
+                label = record._side_label(side)
+                if record[f"{prefix}_host"]:
+                    record._validate(label, mailcore.wire_host, record[f"{prefix}_host"])
+                record._validate(label, mailcore.check_port, record[f"{prefix}_port"])
+
+    def _side_label(self, side):
+        return self.env._("Outgoing server") if side == "outgoing" else self.env._("Incoming server")
+
+    def _validate(self, label, rule, value, *args):
+        """Apply a core rule; its failure becomes a translated ValidationError naming the field."""
+        try:
+            return rule(value, *args)
+        except mailcore.InvalidValue as error:
+            raise ValidationError(
+                self.env._("%(field)s: %(problem)s", field=label, problem=self._invalid_value_message(error))
+            ) from None
+
+    def _invalid_value_message(self, error):
+        """The translated text of each rule of mailcore.validation, by its code."""
+        params = error.params
+        messages = {
+            "empty": lambda: self.env._("a value is required."),
+            "control_character": lambda: self.env._("line breaks, tabs and other control characters are not allowed."),
+            "too_long": lambda: self.env._("at most %(maximum)s characters, not %(length)s.", **params),
+            "port_range": lambda: self.env._("the port must be between 1 and 65535, not %(port)s.", **params),
+            "whitespace": lambda: self.env._("spaces are not allowed."),
+            "no_at": lambda: self.env._("an email address needs an @, as in name@example.com."),
+            "many_at": lambda: self.env._("an email address has exactly one @ (quote a local part that contains one)."),
+            "local_part_empty": lambda: self.env._("the part before the @ is missing."),
+            "local_part_too_long": lambda: self.env._(
+                "the part before the @ is longer than %(maximum)s characters.", **params
+            ),
+            "local_part_invalid": lambda: self.env._(
+                "%(local)s is not valid before the @: use letters, digits and . _ + - (no two dots in a row), "
+                "or put it in double quotes.",
+                **params,
+            ),
+            "domain_empty": lambda: self.env._("the domain after the @ is missing."),
+            "domain_invalid": lambda: self.env._(
+                "%(domain)s is not a valid domain name: use letters, digits and hyphens between dots.", **params
+            ),
+            "domain_too_long": lambda: self.env._("the domain is longer than %(maximum)s characters.", **params),
+            "label_too_long": lambda: self.env._(
+                "%(label)s is longer than %(maximum)s characters between two dots.", **params
+            ),
+            "scheme": lambda: self.env._(
+                "%(host)s is a URL: enter only the server name (e.g. mail.example.com), without smtp:// or imaps://.",
+                **params,
+            ),
+            "path": lambda: self.env._(
+                "%(host)s is not a server name: remove everything from the / or @ on.", **params
+            ),
+            "port_in_host": lambda: self.env._(
+                "%(host)s contains a port: enter the server name alone and the port in its own field.", **params
+            ),
+            "ipv6_unbracketed": lambda: self.env._("write an IPv6 address in brackets, e.g. [2001:db8::1]."),
+            "ipv6_invalid": lambda: self.env._("%(host)s is not a valid IPv6 address.", **params),
+            "ipv4_invalid": lambda: self.env._("%(host)s is not a valid IPv4 address.", **params),
+        }
+        return messages[error.code]()
 
     @api.constrains("use_for_sending", "use_for_receiving")
     def _check_directions(self):
@@ -205,12 +287,10 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         errors = []
         for side in sides:
             prefix = SIDE_PREFIXES[side]
-            host, port = self[f"{prefix}_host"], self[f"{prefix}_port"]
+            host = self[f"{prefix}_host"]
             label = self.env._("outgoing") if side == "outgoing" else self.env._("incoming")
-            if not host or any(char.isspace() for char in host):
-                errors.append(self.env._("Enter the name of the %(side)s server, without spaces.", side=label))
-            if not 0 < port < 65536:
-                errors.append(self.env._("The %(side)s port must be between 1 and 65535.", side=label))
+            if not host:  # its syntax and the port are constraints (_check_servers_syntax)
+                errors.append(self.env._("Enter the name of the %(side)s server.", side=label))
             if self[f"{prefix}_tls_policy"] == "pin" and not self[f"{prefix}_pinned_fingerprint"]:
                 errors.append(self.env._("Trust a certificate of the %(side)s server first.", side=label))
         return errors
@@ -220,15 +300,15 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         self.ensure_one()
         common = {
             "login": self.login or self.email,
-            "password": self.password or "",
-            "sender": self.email,
+            "password": self.sudo().password or "",
+            "sender": mailcore.wire_email(self.email),
             "cafile": self.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER, ""),
         }
         outgoing = incoming = None
         if self.use_for_sending:
             outgoing = mailcore.ServerSettings(
                 protocol="smtp",
-                host=self.smtp_host,
+                host=mailcore.wire_host(self.smtp_host),
                 port=self.smtp_port,
                 security=self.smtp_security,
                 safe_logon=self.smtp_safe_logon,
@@ -239,7 +319,7 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         if self._needs_incoming():
             incoming = mailcore.ServerSettings(
                 protocol=self.incoming_protocol,
-                host=self.incoming_host,
+                host=mailcore.wire_host(self.incoming_host),
                 port=self.incoming_port,
                 security=self.incoming_security,
                 safe_logon=self.incoming_safe_logon,
@@ -249,21 +329,27 @@ class EmailAccountSettingsMixin(models.AbstractModel):
             )
         return outgoing, incoming
 
+    def _check_arguments(self):
+        """The keyword arguments of mailcore.check_account for these settings (ValueError if unusable)."""
+        self.ensure_one()
+        outgoing, incoming = self._mailcore_settings()
+        return {
+            "outgoing": outgoing,
+            "incoming": incoming,
+            "timeout": self.timeout,
+            "login_before_send": self.use_for_sending and self.smtp_login_before_send,
+        }
+
     def _run_check(self):
         """Check the servers in use; never raises for a server's fault (the core reports it instead)."""
         self.ensure_one()
         try:
-            outgoing, incoming = self._mailcore_settings()
+            arguments = self._check_arguments()
         except ValueError as error:  # e.g. a line break pasted into the login: the user's to fix
             raise ValidationError(
                 self.env._("These settings cannot be checked: %(reason)s", reason=str(error))
             ) from error
-        return mailcore.check_account(
-            outgoing,
-            incoming,
-            timeout=self.timeout,
-            login_before_send=self.use_for_sending and self.smtp_login_before_send,
-        )
+        return mailcore.check_account(**arguments)
 
     def _check_report(self, result):
         """Per server checked: where, whether it worked, what worked, what failed and the certificate."""
@@ -333,8 +419,9 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         """The stored settings as write values, to copy between an account and a wizard."""
         self.ensure_one()
         mixin = self.env["email.account.settings.mixin"]
+        record = self.sudo()  # the password travels from server-side record to record, never to a browser
         return {
-            name: field.convert_to_write(self[name], self)
+            name: field.convert_to_write(record[name], record)
             for name, field in mixin._fields.items()
             if field.store and name != "id"
         }

@@ -227,24 +227,6 @@ class TestEmailAccountSetup(EmailAccountCase):
         self.assertTrue(wizard.check_ok, wizard.incoming_check_report)
         self.assertEqual(wizard.account_id.fetchmail_server_id.port, relay.port)
 
-    def test_automatic_failure_then_manual(self):
-        wizard = self.start(email=self.alice["email"], password_input=self.alice["password"])
-        self.assertEqual(wizard.state, "check", "the automatic path goes straight to the check")
-        domain = self.alice["email"].rpartition("@")[2]
-        self.assertEqual((wizard.smtp_host, wizard.incoming_host), (f"smtp.{domain}", f"imap.{domain}"))
-        self.assertEqual((wizard.smtp_port, wizard.incoming_port), (465, 993))
-        self.assertFailedCheck(wizard, "could not be found")
-        self.assertNothingCreated()
-
-        wizard.action_manual()
-        self.assertEqual(wizard.state, "outgoing")
-        self.assertEqual(wizard.smtp_host, f"smtp.{domain}", "the guesses are kept for correction")
-        self.next(wizard, **self.outgoing())
-        self.next(wizard, **self.incoming())
-        self.next(wizard)
-        self.assertTrue(wizard.check_ok)
-        self.assertTrue(wizard.account_id.mail_server_id and wizard.account_id.fetchmail_server_id)
-
     def test_trust_self_signed_certificate(self):
         wizard = self.start(
             email=self.bob["email"], password_input=self.bob["password"], use_for_sending=False, manual=True

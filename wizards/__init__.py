@@ -1,1 +1,1 @@
-from . import email_account_setup
+from . import email_account_password, email_account_setup

@@ -8,7 +8,11 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import mailcore
-from ..models.email_account_settings_mixin import SIDE_PREFIXES
+from ..mailcore import discovery
+from ..models.email_account_settings_mixin import CA_FILE_PARAMETER, SIDE_PREFIXES
+
+DISCOVERY_PARAMETER = "email_account.discovery_%s"
+DISCOVERY_SOURCES = "providers,autoconfig,ispdb,srv,mx,guess"
 
 STEPS = [
     ("account", "Account"),
@@ -28,8 +32,13 @@ class EmailAccountSetup(models.TransientModel):
     state = fields.Selection(STEPS, default="account", required=True)
     manual = fields.Boolean(
         "Set Up Connection Parameters Manually",
-        help="Otherwise the usual server names and ports of the address's domain are tried at once.",
+        help="Otherwise the settings are found automatically (provider data, the domain's autoconfig, "
+        "the ISPDB, DNS SRV and MX records, then the usual server names) and checked.",
     )
+    discovery_source = fields.Char("Settings Found", readonly=True, help="Where the automatic path found the settings.")
+    discovery_failure = fields.Text(readonly=True)
+    app_password_provider = fields.Char(compute="_compute_app_password")
+    app_password_url = fields.Char(compute="_compute_app_password")
     account_id = fields.Many2one("email.account", "Email Account", readonly=True, check_company=True)
     reconfigure = fields.Boolean(readonly=True, help="Started from an existing account, which success updates.")
     check_ok = fields.Boolean(readonly=True)
@@ -37,6 +46,19 @@ class EmailAccountSetup(models.TransientModel):
     incoming_check_report = fields.Html(readonly=True)
     outgoing_certificate_sha256 = fields.Char(readonly=True)
     incoming_certificate_sha256 = fields.Char(readonly=True)
+
+    @api.depends("email")
+    def _compute_app_password(self):
+        """From the bundled provider data only (no network): say so before the check when one is needed."""
+        for wizard in self:
+            try:
+                local, domain = discovery.config.split_address(wizard.email or "")
+                configuration = discovery.provider_for(f"{local}@{domain}", domain)
+            except ValueError:
+                configuration = None
+            needed = configuration is not None and configuration.app_password_required
+            wizard.app_password_provider = configuration.provider if needed else False
+            wizard.app_password_url = configuration.app_password_url if needed else False
 
     def _steps(self):
         """The steps this wizard walks: the manual path shows each server in use and the description."""
@@ -60,8 +82,8 @@ class EmailAccountSetup(models.TransientModel):
         self.ensure_one()
         if self.state == "account":
             self._check_unique_address()
-            if not self.manual:
-                self._apply_guesses()
+            if not self.manual and not self._apply_discovery():
+                return self._action_reopen()
         elif self.state in ("outgoing", "incoming"):
             errors = self._server_errors([self.state])
             if errors:
@@ -139,22 +161,82 @@ class EmailAccountSetup(models.TransientModel):
                 )
             )
 
-    def _apply_guesses(self):
-        """Until discovery exists, the automatic path tries the names and ports most providers use."""
-        domain = self.email.rpartition("@")[2]
-        self.write(
-            {
-                "smtp_host": f"smtp.{domain}",
-                "smtp_security": "ssl",
-                "smtp_port": mailcore.default_port("smtp", "ssl"),
-                "smtp_tls_policy": "verify",
-                "incoming_protocol": "imap",
-                "incoming_host": f"imap.{domain}",
-                "incoming_security": "ssl",
-                "incoming_port": mailcore.default_port("imap", "ssl"),
-                "incoming_tls_policy": "verify",
-            }
+    def _discovery_options(self):
+        """Discovery as the system parameters configure it (DNS servers, ISPDB, sources, plain HTTP)."""
+        param = self.env["ir.config_parameter"].sudo().get_param
+        sources = {name.strip() for name in (param(DISCOVERY_PARAMETER % "sources") or DISCOVERY_SOURCES).split(",")}
+        nameservers = param(DISCOVERY_PARAMETER % "nameservers") or ""
+        extra_ports = param(DISCOVERY_PARAMETER % "extra_ports") or ""
+        return discovery.DiscoveryOptions(
+            nameservers=tuple(name.strip() for name in nameservers.split(",") if name.strip()),
+            dns_port=int(param(DISCOVERY_PARAMETER % "dns_port") or 53),
+            ispdb_url=param(DISCOVERY_PARAMETER % "ispdb_url") or discovery.ISPDB_URL,
+            use_providers="providers" in sources,
+            use_autoconfig="autoconfig" in sources,
+            use_ispdb="ispdb" in sources,
+            use_srv="srv" in sources,
+            use_mx="mx" in sources,
+            use_guess="guess" in sources,
+            allow_http=param(DISCOVERY_PARAMETER % "allow_http") == "True",
+            cafile=param(CA_FILE_PARAMETER) or "",
+            extra_ports=frozenset(int(port) for port in extra_ports.split(",") if port.strip().isdigit()),
         )
+
+    def _apply_discovery(self):
+        """The automatic path: find (and, given the password, check) the settings. When that fails,
+        say why and open the manual steps with the best candidate; return whether it succeeded."""
+        budget = float(self.env["ir.config_parameter"].sudo().get_param(DISCOVERY_PARAMETER % "budget") or 10)
+        try:
+            result = discovery.discover(
+                self.email,
+                self.sudo().password or None,  # the check needs it; it never leaves the server
+                budget=budget,
+                options=self._discovery_options(),
+                sides=tuple(self._sides_in_use()),
+            )
+        except ValueError as error:  # an address whose domain is no valid host name
+            raise UserError(self.env._("%(email)s is not a usable email address.", email=self.email)) from error
+        values = self._discovered_values(result)
+        if result.ok:
+            values["discovery_source"] = self.env._(
+                "Settings found %(origin)s.", origin=result.configuration.describe()
+            )
+            self.write(values)
+            return True
+        values["discovery_failure"] = self.env._(
+            "Cannot determine connection settings automatically. %(reason)s Check the settings below, "
+            "which are the best guess, and change what your provider says differently.",
+            reason=result.reason(),
+        )
+        self.write({**values, "manual": True})
+        self.state = self._steps()[1]
+        return False
+
+    def _discovered_values(self, result):
+        """The wizard's settings from a discovery result: its best candidate, else the usual names."""
+        domain = result.domain
+        incoming = result.incoming or mailcore.ServerSettings("imap", f"imap.{domain}", 993, "ssl")
+        outgoing = result.outgoing or mailcore.ServerSettings("smtp", f"smtp.{domain}", 465, "ssl")
+        values = {
+            "discovery_source": False,
+            "discovery_failure": False,
+            "smtp_host": outgoing.host,
+            "smtp_security": outgoing.security,
+            "smtp_port": outgoing.port,
+            "smtp_safe_logon": outgoing.safe_logon,
+            "smtp_tls_policy": "verify",
+            "incoming_protocol": incoming.protocol,
+            "incoming_host": incoming.host,
+            "incoming_security": incoming.security,
+            "incoming_port": incoming.port,
+            "incoming_safe_logon": incoming.safe_logon,
+            "incoming_tls_policy": "verify",
+        }
+        # One login serves both servers here; the receiving side's wins when they differ.
+        login = (incoming if self.use_for_receiving else outgoing).login
+        if login:
+            values["login"] = login
+        return values
 
     def _check_and_finish(self):
         """Check the servers in use, show what happened, and save the account when all of them work."""

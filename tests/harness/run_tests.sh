@@ -19,7 +19,7 @@ cd "$ROOT" || exit 1
 VENV_PY="$ROOT/.venv/bin/python"
 HARNESS="$ROOT/tests/harness/mailservers.py"
 STATE_DIR="${HARNESS_STATE_DIR:-$ROOT/.run/harness}"
-REPORT_DIR="$ROOT/.run/reports"
+REPORT_DIR="$(dirname "$STATE_DIR")/reports"  # beside the state dir, so parallel runs keep their own
 ADDON=email_account
 
 # shellcheck source=tests/harness/odoo_env.sh

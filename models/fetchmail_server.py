@@ -1,0 +1,151 @@
+"""Odoo's incoming mail from an email account's server, with the account's settings and copies policy.
+
+Stock ``fetchmail.server`` has no STARTTLS, safe logon or certificate policy, reads only unseen IMAP
+messages and always deletes POP3 ones. A server linked to an account connects through the core and
+fetches by server key instead: each message is imported once, then deleted at once or after the
+account's number of days; one that fails to import stays on the server and is retried next run.
+Servers not linked to an account are fetched by stock Odoo.
+"""
+
+import datetime
+import logging
+from email.parser import BytesHeaderParser
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+from .. import mailcore
+
+_logger = logging.getLogger(__name__)
+
+
+class FetchmailServer(models.Model):
+    _inherit = "fetchmail.server"
+
+    email_account_ids = fields.One2many("email.account", "fetchmail_server_id", readonly=True)
+
+    def connect(self, allow_archived=False):
+        self.ensure_one()
+        account = self.email_account_ids[:1]
+        if not account or not (self.active or allow_archived):
+            return super().connect(allow_archived=allow_archived)
+        return account._open_session("incoming")
+
+    def fetch_mail(self, raise_exception=True):
+        """Meant for the cron, like stock: commits after each imported message."""
+        linked = self.filtered("email_account_ids")
+        if self - linked:
+            super(FetchmailServer, self - linked).fetch_mail(raise_exception=raise_exception)
+        for server in linked:
+            # In the account's company: the records the messages create belong to it.
+            server.with_company(server.email_account_ids[:1].company_id)._fetch_account_mail(raise_exception)
+        return True
+
+    def _fetch_account_mail(self, raise_exception):
+        self.ensure_one()
+        account = self.email_account_ids[:1]
+        _logger.info("start checking for new emails of account %s on server %s", account.email, self.name)
+        try:
+            client = account._open_session("incoming")
+        except UserError:
+            if raise_exception:
+                raise
+            return
+        imported, failures = 0, []
+        try:
+            mailbox = mailcore.open_mailbox(client)
+            for key in self._keys_to_import(account, mailbox):
+                reason = self._import_message(account, mailbox, key)
+                if reason:
+                    failures.append(reason)
+                else:
+                    imported += 1
+        except Exception as error:  # noqa: BLE001 - any break in the dialogue is the server's, reported
+            failure = self._mailbox_failure(client, error)
+            self._close(client)
+            account._mail_flow_failed(
+                "incoming", failure.code, str(failure), imported_count=account.imported_count + imported
+            )
+            if raise_exception:
+                raise UserError(account._mail_flow_error("incoming", str(failure))) from None
+            return
+        self._close(client, mailbox)
+        self.date = fields.Datetime.now()
+        values = {"imported_count": account.imported_count + imported, "last_fetch_date": fields.Datetime.now()}
+        _logger.info("Imported %d email(s) for %s; %d failed.", imported, account.email, len(failures))
+        if failures:
+            reason = self.env._(
+                "%(count)s message(s) could not be imported; they stay on the server and are retried at the "
+                "next fetch. First error: %(error)s",
+                count=len(failures),
+                error=failures[0],
+            )
+            account._mail_flow_failed("incoming", "import_failed", reason, **values)
+        else:
+            account._mail_flow_succeeded("incoming", **values)
+
+    def _keys_to_import(self, account, mailbox):
+        """The keys not imported yet; on the way, delete the imported copies that are due and forget
+        the messages that are gone from the server."""
+        keys = mailbox.keys()
+        records = self.env["email.account.message"].search([("account_id", "=", account.id)])
+        present = set(keys)
+        kept = records.filtered(lambda record: record.uidvalidity == mailbox.uidvalidity and record.uid in present)
+        imported = {record.uid: record.imported_date for record in kept}
+        (records - kept).unlink()
+        due = None
+        if not account.keep_copies:
+            due = datetime.datetime.max
+        elif account.keep_copies_days:
+            due = fields.Datetime.now() - datetime.timedelta(days=account.keep_copies_days)
+        for key in keys:
+            if key not in imported:
+                yield key
+            elif due is not None and imported[key] <= due:
+                mailbox.delete(key)
+
+    def _import_message(self, account, mailbox, key):
+        """Import one message; the reason it failed, or None. Only this message's bytes are held."""
+        raw = mailbox.fetch(key)
+        thread = self.env["mail.thread"].with_context(fetchmail_cron_running=True, default_fetchmail_server_id=self.id)
+        try:
+            with self.env.cr.savepoint():
+                thread.message_process(
+                    self.object_id.model, raw, save_original=self.original, strip_attachments=not self.attach
+                )
+        except Exception as error:  # a message Odoo cannot import must not stop the others
+            # Expected for mail Odoo cannot route: one line, the traceback only for debugging.
+            _logger.warning("Failed to import message %s of %s: %s", key, account.email, error)
+            _logger.debug("Import failure of message %s", key, exc_info=True)
+            return str(error) or type(error).__name__
+        headers = BytesHeaderParser().parsebytes(raw.partition(b"\r\n\r\n")[0], headersonly=True)
+        self.env["email.account.message"].create(
+            {
+                "account_id": account.id,
+                "uidvalidity": mailbox.uidvalidity,
+                "uid": key,
+                "message_id": (headers.get("Message-Id") or "").strip(),
+            }
+        )
+        # As stock fetchmail: each import is durable before the copy may leave the server.
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        if not account.keep_copies:
+            mailbox.delete(key)
+        return None
+
+    @staticmethod
+    def _mailbox_failure(client, error):
+        if isinstance(error, mailcore.MailboxError):
+            return client._probe.fail("mailbox_unavailable", reason=str(error))
+        return client._probe.failure(error)
+
+    @staticmethod
+    def _close(client, mailbox=None):
+        """End the session (committing deletions); a session that cannot end cleanly is simply dropped."""
+        try:
+            if mailbox is not None:
+                mailbox.close()
+        except Exception:  # the session is over either way
+            _logger.info("Could not end the mail session cleanly.", exc_info=True)
+        finally:
+            client._probe.close()
