@@ -24,6 +24,11 @@ class Deadline:
     def remaining(self):
         return max(0.0, self.end - time.monotonic())
 
+    @property
+    def passed(self):
+        """True once the deadline is over, whether or not the watchdog has fired yet."""
+        return self.expired or time.monotonic() >= self.end
+
     def guard(self, sock):
         """Watch ``sock`` (replacing any earlier one, e.g. the plain socket under a TLS one)."""
         with self._lock:
@@ -33,7 +38,8 @@ class Deadline:
                 self._timer.daemon = True
                 self._timer.start()
         if sock is not None:
-            sock.settimeout(max(self.remaining(), 0.001))
+            # A little longer than the deadline: the watchdog, not a socket timeout, ends the dialogue.
+            sock.settimeout(self.remaining() + 1.0)
 
     def release(self):
         """Stop watching: the dialogue is over, or a long-lived connection takes over."""

@@ -74,7 +74,7 @@ class Probe:
         is the reason, whatever the broken-off dialogue looked like."""
         if self.deadline.abort_reason:
             code = self.deadline.abort_reason
-        elif self.deadline.expired:
+        elif self.deadline.passed:
             code = "timeout"
         return CheckFailure(code, self.stage, self.params(**extra))
 
@@ -179,7 +179,7 @@ class Probe:
     # -- errors -------------------------------------------------------------------------------
     def failure(self, error):
         """The documented failure behind any exception raised while talking to the server."""
-        if self.deadline.abort_reason or self.deadline.expired or isinstance(error, TimeoutError):
+        if self.deadline.abort_reason or self.deadline.passed or isinstance(error, TimeoutError):
             return self.fail("timeout")
         if isinstance(error, CheckFailure):
             error.stage = error.stage or self.stage

@@ -88,7 +88,7 @@ def _get(parsed, host, resolver, deadline, options):
             raise FetchError(f"the document at {host} is larger than {MAX_DOCUMENT_SIZE // 1024} KB")
         return response.status, response.getheader("Location"), body
     except (OSError, http.client.HTTPException) as error:
-        if deadline.expired:
+        if deadline.passed:
             raise FetchError(f"{host} did not answer in time") from error
         raise FetchError(f"could not fetch from {host}: {error}") from error
     finally:
