@@ -57,7 +57,7 @@ def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=N
             return first
     probe = Probe(settings, deadline)
     try:
-        PROTOCOLS[settings.protocol].check(probe)
+        PROTOCOLS[settings.protocol].check(connect(probe), probe)
     except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
         failure = probe.failure(error)
         probe.close()
@@ -67,6 +67,14 @@ def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=N
     finally:
         probe.close()
     return _result(probe, True, "done")
+
+
+def connect(probe):
+    """A logged-in stdlib client (``smtplib.SMTP``, ``imaplib.IMAP4``, ``poplib.POP3``) over the probe."""
+    module = PROTOCOLS[probe.settings.protocol]
+    client = module.open_connection(probe)
+    module.login(client, probe)
+    return client
 
 
 def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_before_send=False):

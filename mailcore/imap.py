@@ -103,15 +103,8 @@ def login(client, probe):
         ]
 
 
-def connect(probe):
-    """A logged-in ``imaplib.IMAP4`` for Odoo's fetch to use."""
-    client = open_connection(probe)
-    login(client, probe)
-    return client
 
-
-def check(probe):
-    client = connect(probe)
+def check(client, probe):
     probe.enter("mailbox")
     typ, data = client.select("INBOX", readonly=True)
     if typ != "OK":

@@ -117,15 +117,8 @@ def _authenticate(client, mechanism):
         client._putcmd(base64.b64encode(answer).decode())
 
 
-def connect(probe):
-    """A logged-in ``poplib.POP3`` for Odoo's fetch to use."""
-    client = open_connection(probe)
-    login(client, probe)
-    return client
 
-
-def check(probe):
-    client = connect(probe)
+def check(client, probe):
     probe.enter("mailbox")
     try:
         count, size = client.stat()

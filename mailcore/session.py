@@ -6,7 +6,7 @@ logged in, the deadline lets go and ``timeout`` bounds each read instead, so a l
 not cut off halfway.
 """
 
-from .check import PROTOCOLS, check_server
+from .check import check_server, connect
 from .deadline import Deadline
 from .errors import CheckFailure
 from .probe import Probe
@@ -24,7 +24,7 @@ def open_session(settings, timeout, login_first=None):
             raise CheckFailure(first.code, first.stage, first.params)
     probe = Probe(settings, deadline)
     try:
-        client = PROTOCOLS[settings.protocol].connect(probe)
+        client = connect(probe)
     except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
         failure = probe.failure(error)
         probe.close()

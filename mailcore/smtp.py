@@ -97,16 +97,9 @@ def login(client, probe):
     raise probe.fail("auth_failed", reason=_reason(code, message))
 
 
-def connect(probe):
-    """A logged-in ``smtplib.SMTP`` ready to send, for Odoo's mail server to use."""
-    client = open_connection(probe)
-    login(client, probe)
-    return client
 
-
-def check(probe):
+def check(client, probe):
     """Everything short of sending: MAIL FROM and RCPT TO the account's own address, then RSET."""
-    client = connect(probe)
     sender = probe.settings.sender or probe.settings.login
     probe.enter("sender")
     code, message = client.mail(sender)

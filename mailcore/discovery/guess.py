@@ -7,14 +7,13 @@ check that follows does that, and shows the certificate when it is not trusted.
 
 import concurrent.futures
 
-from .. import imap, pop3, smtp
+from ..check import PROTOCOLS
 from ..deadline import Deadline
 from ..sasl import SAFE
 from ..settings import DEFAULT_PORTS
 from .config import Configuration, make_server
 from .dns import LookupTimeout
 
-_MODULES = {"imap": imap, "pop3": pop3, "smtp": smtp}
 # Host prefixes probed per protocol, in Thunderbird's order; "" is the bare domain.
 PREFIXES = {"imap": ("imap.", "mail.", ""), "pop3": ("pop3.", "pop.", "mail.", ""), "smtp": ("smtp.", "mail.", "")}
 SECURITIES = {"imap": ("ssl", "starttls"), "pop3": ("ssl", "starttls"), "smtp": ("ssl", "starttls")}
@@ -80,7 +79,7 @@ def _open(probing, deadline, found):
 
     probe = Probe(probing, Deadline(deadline.remaining()))
     try:
-        _MODULES[probing.protocol].open_connection(probe)
+        PROTOCOLS[probing.protocol].open_connection(probe)
     except Exception as error:  # noqa: BLE001 - any failure means 'not this one', except a plain port
         if probing.security == "starttls" and _code(probe, error) == "starttls_unsupported":
             probe.close()
