@@ -69,7 +69,7 @@ def test_budget_bounds_the_whole_batch():
     assert len(checked) == 2
     assert {result.incoming.code for result in checked} == {"timeout"}
     assert list(results.values()).count(None) == 4
-    assert elapsed < 2.5
+    assert elapsed < 2 + faultservers.SLACK  # the budget, plus the in-flight checks winding down
 
 
 def test_no_jobs():
