@@ -200,7 +200,7 @@ class EmailAccount(models.Model):
             try:
                 jobs.append((account.id, account._check_arguments()))
             except ValueError as error:  # settings saved before validation existed: a failure to report
-                unusable[account.id] = str(error)
+                unusable[account.id] = account._explain(error)
         results = mailcore.check_many(jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget)
         outcome = {}
         for account in self:
@@ -268,8 +268,8 @@ class EmailAccount(models.Model):
         try:
             return mailcore.open_session(settings, self.timeout, login_first=login_first)
         except mailcore.CheckFailure as failure:
-            self._mail_flow_failed(side, failure.code, str(failure))
-            raise UserError(self._mail_flow_error(side, str(failure))) from None
+            self._mail_flow_failed(side, failure.code, self._explain(failure))
+            raise UserError(self._mail_flow_error(side, self._explain(failure))) from None
 
     def _mail_flow_error(self, side, reason):
         if side == "outgoing":

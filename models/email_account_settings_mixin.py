@@ -208,6 +208,16 @@ class EmailAccountSettingsMixin(models.AbstractModel):
                 self.env._("%(field)s: %(problem)s", field=label, problem=self._invalid_value_message(error))
             ) from None
 
+    @api.model
+    def _explain(self, item):
+        """A failed check (CheckResult or CheckFailure) or unusable settings (ValueError) in the user's
+        language: the core's own sentences, marked for Odoo's exporter, translated here."""
+        if isinstance(item, mailcore.InvalidValue):
+            return self._invalid_value_message(item)
+        if isinstance(item, ValueError):  # a ServerSettings rule the form's constraints already enforce
+            return str(item)
+        return mailcore.explain(item.code, item.params, self.env._)
+
     def _invalid_value_message(self, error):
         """The translated text of each rule of mailcore.validation, by its code."""
         params = error.params
@@ -347,7 +357,7 @@ class EmailAccountSettingsMixin(models.AbstractModel):
             arguments = self._check_arguments()
         except ValueError as error:  # e.g. a line break pasted into the login: the user's to fix
             raise ValidationError(
-                self.env._("These settings cannot be checked: %(reason)s", reason=str(error))
+                self.env._("These settings cannot be checked: %(reason)s", reason=self._explain(error))
             ) from error
         return mailcore.check_account(**arguments)
 
@@ -357,15 +367,16 @@ class EmailAccountSettingsMixin(models.AbstractModel):
             ("outgoing", self.env._("Outgoing server"), result.outgoing),
             ("incoming", self.env._("Incoming server"), result.incoming),
         )
+        security_labels = dict(self._fields["smtp_security"]._description_selection(self.env))  # translated
         return [
             {
                 "side": side,
                 "title": title,
                 "server": f"{item.protocol.upper()} {item.host}:{item.port}",
-                "security": dict(SECURITY_MODES)[item.security],
+                "security": security_labels[item.security],
                 "ok": item.ok,
                 "worked": self._check_achievements(item, self[f"{SIDE_PREFIXES[side]}_tls_policy"]),
-                "problem": item.message,
+                "problem": self._explain(item) if item.code else "",
                 "certificate": item.facts.get("certificate") if item.code in mailcore.CERTIFICATE_CODES else None,
             }
             for side, title, item in sides

@@ -64,10 +64,10 @@ class FetchmailServer(models.Model):
             failure = self._mailbox_failure(client, error)
             self._close(client)
             account._mail_flow_failed(
-                "incoming", failure.code, str(failure), imported_count=account.imported_count + imported
+                "incoming", failure.code, account._explain(failure), imported_count=account.imported_count + imported
             )
             if raise_exception:
-                raise UserError(account._mail_flow_error("incoming", str(failure))) from None
+                raise UserError(account._mail_flow_error("incoming", account._explain(failure))) from None
             return
         self._close(client, mailbox)
         self.date = fields.Datetime.now()

@@ -117,7 +117,7 @@ class IrMailServer(models.Model):
                 smtp_session, error if isinstance(error, _ACCOUNT_FAILURES) else error.__context__
             )
             if failure:
-                account._mail_flow_failed("outgoing", failure.code, str(failure))
+                account._mail_flow_failed("outgoing", failure.code, account._explain(failure))
             raise
         account._mail_flow_succeeded("outgoing")
         return message_id

@@ -199,14 +199,14 @@ class EmailAccountSetup(models.TransientModel):
         values = self._discovered_values(result)
         if result.ok:
             values["discovery_source"] = self.env._(
-                "Settings found %(origin)s.", origin=result.configuration.describe()
+                "Settings found %(origin)s.", origin=result.configuration.describe(self.env._)
             )
             self.write(values)
             return True
         values["discovery_failure"] = self.env._(
             "Cannot determine connection settings automatically. %(reason)s Check the settings below, "
             "which are the best guess, and change what your provider says differently.",
-            reason=result.reason(),
+            reason=result.reason(self.env._),
         )
         self.write({**values, "manual": True})
         self.state = self._steps()[1]

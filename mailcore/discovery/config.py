@@ -8,19 +8,23 @@ import dataclasses
 
 from .. import validation
 from ..settings import ServerSettings
+from ..text import _lt, identity, render
 
 # Best first. The domain's own statements (autoconfig, SRV) outrank the ISPDB's; the MX host's
 # domain comes after the address's own domain; guessing comes last.
 SOURCES = ("provider", "autoconfig", "ispdb", "srv", "guess")
+# Where a configuration came from, as the wizard says it ("Settings found from ...").
 SOURCE_LABELS = {
-    "provider": "the bundled provider data for {domain}",
-    "autoconfig": "the autoconfig document of {domain}",
-    "ispdb": "the ISPDB entry for {domain}",
-    "srv": "DNS SRV records of {domain}",
-    "guess": "probing the usual server names of {domain}",
+    "provider": _lt("from the bundled provider data for %(domain)s"),
+    "autoconfig": _lt("from the autoconfig document of %(domain)s"),
+    "ispdb": _lt("from the ISPDB entry for %(domain)s"),
+    "srv": _lt("from DNS SRV records of %(domain)s"),
+    "guess": _lt("from probing the usual server names of %(domain)s"),
 }
+VIA_MX = _lt("%(origin)s, found through the mail exchanger %(mx)s")
 SECURITY_RANK = {"ssl": 0, "starttls": 1, "none": 2}
 PROTOCOL_RANK = {"imap": 0, "pop3": 1, "smtp": 0}
+
 
 def valid_hostname(host):
     """A DNS host name (ASCII or IDNA), nothing else: no scheme, path, user, space or empty label."""
@@ -88,11 +92,11 @@ class Configuration:
     def complete(self):
         return bool(self.incoming and self.outgoing)
 
-    def describe(self):
+    def describe(self, gettext=identity):
         """E.g. 'from DNS SRV records of example.com'; the words go into the wizard's message."""
-        text = "from " + SOURCE_LABELS[self.source].format(domain=self.domain)
+        text = render(SOURCE_LABELS[self.source], {"domain": self.domain}, gettext)
         if self.via_mx:
-            text += f", found through the mail exchanger {self.via_mx}"
+            text = render(VIA_MX, {"origin": text, "mx": self.via_mx}, gettext)
         return text
 
     def replace(self, **changes):

@@ -11,6 +11,7 @@ from ..check import PROTOCOLS
 from ..deadline import Deadline
 from ..sasl import SAFE
 from ..settings import DEFAULT_PORTS
+from ..text import Text, _lt
 from .config import Configuration, make_server
 from .dns import LookupTimeout
 
@@ -45,7 +46,7 @@ def lookup(email, domain, resolver, deadline, options, cafile=""):
     if not incoming or not outgoing:
         if timed_out:
             raise LookupTimeout(domain)
-        return "no server answered on the usual names and ports"
+        return Text(_lt("no server answered on the usual names and ports"))
     return Configuration(
         "guess",
         domain,

@@ -14,6 +14,7 @@ import time
 from ..check import AccountResult, CheckResult, check_server
 from ..deadline import Deadline
 from ..errors import explain
+from ..text import Text, _lt, identity, render
 from . import autoconfig, guess, providers, srv
 from .config import split_address
 from .dns import LookupTimeout, Resolver
@@ -21,6 +22,15 @@ from .options import DEFAULT_BUDGET, DiscoveryOptions
 
 # How much of the budget the other sources get before guessing starts anyway.
 _GUESS_AFTER = 0.5
+# Why a source gave nothing.
+SOURCE_REASON = _lt("%(source)s: %(reason)s")
+NO_ANSWER = _lt("no answer in time")
+# What a configuration lacks, by the sides it lacks.
+MISSING = {
+    frozenset({"incoming"}): _lt("%(origin)s: no incoming server"),
+    frozenset({"outgoing"}): _lt("%(origin)s: no outgoing server"),
+    frozenset({"incoming", "outgoing"}): _lt("%(origin)s: no incoming and no outgoing server"),
+}
 _SECOND_LEVELS = {"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go"}
 
 
@@ -34,7 +44,7 @@ class DiscoveryResult:
     outgoing: object = None
     check: AccountResult = None  # the winner's check; None when no password was given
     candidates: list = dataclasses.field(default_factory=list)  # every configuration found, best first
-    reasons: list = dataclasses.field(default_factory=list)  # why sources gave nothing, in words
+    reasons: list = dataclasses.field(default_factory=list)  # why sources gave nothing, as Text
     elapsed: float = 0.0
 
     @property
@@ -43,20 +53,36 @@ class DiscoveryResult:
             return False
         return not self.password_given or (self.check is not None and self.check.ok)
 
-    def reason(self):
-        """Why discovery did not succeed, in one paragraph for the user."""
+    def reason(self, gettext=identity):
+        """Why discovery did not succeed, in one paragraph for the user (``gettext`` translates it)."""
         if self.ok:
             return ""
         if self.configuration is not None and self.check is None:
-            return f"The check of the settings found {self.configuration.describe()} did not finish in time."
+            origin = self.configuration.describe(gettext)
+            return render(
+                _lt("The check of the settings found %(origin)s did not finish in time."), {"origin": origin}, gettext
+            )
         if self.configuration is not None:
             failed = [side for side in (self.check.outgoing, self.check.incoming) if side is not None and not side.ok]
-            return f"The settings found {self.configuration.describe()} failed the check: " + " ".join(
-                side.message for side in failed
+            return render(
+                _lt("The settings found %(origin)s failed the check: %(problems)s"),
+                {
+                    "origin": self.configuration.describe(gettext),
+                    "problems": " ".join(explain(side.code, side.params, gettext) for side in failed),
+                },
+                gettext,
             )
         if self.candidates:
-            return f"The settings found {self.candidates[0].describe()} failed the check. " + " ".join(self.reasons)
-        return "Nothing was found: " + "; ".join(self.reasons) + "."
+            return render(
+                _lt("The settings found %(origin)s failed the check. %(reasons)s"),
+                {
+                    "origin": self.candidates[0].describe(gettext),
+                    "reasons": " ".join(reason.render(gettext) for reason in self.reasons),
+                },
+                gettext,
+            )
+        reasons = "; ".join(reason.render(gettext) for reason in self.reasons)
+        return render(_lt("Nothing was found: %(reasons)s."), {"reasons": reasons}, gettext)
 
 
 def _not_found(server, domain):
@@ -115,11 +141,11 @@ class _Run:
     def _task(self, name, function, *args):
         try:
             configuration = function(*args)
-            reason = None if configuration else "nothing found"
-            if isinstance(configuration, str):
+            reason = None if configuration else Text(_lt("nothing found"))
+            if isinstance(configuration, Text):
                 configuration, reason = None, configuration
         except LookupTimeout:
-            configuration, reason = None, "no answer in time"
+            configuration, reason = None, Text(NO_ANSWER)
         except Exception as error:  # noqa: BLE001 - a stranger's data or network: reported, not raised
             configuration, reason = None, str(error) or error.__class__.__name__
         self.events.put(("done", name, configuration, reason))
@@ -133,7 +159,7 @@ class _Run:
             configuration = providers.lookup(email, domain, options.cafile, via_mx=via_mx)
             self._found(configuration)
             if configuration is None:
-                self.reasons.append(f"no bundled provider data for {domain}")
+                self.reasons.append(Text(_lt("no bundled provider data for %(domain)s"), domain=domain))
         if via_mx:
             self._start_network(domain, via_mx)
 
@@ -141,11 +167,14 @@ class _Run:
         rank = 1 if via_mx else 0
         options = self.options
         if options.use_autoconfig and not via_mx:
-            self._start(f"the autoconfig document of {domain}", (rank, 1), self._autoconfig, domain, via_mx)
+            name = Text(_lt("the autoconfig document of %(domain)s"), domain=domain)
+            self._start(name, (rank, 1), self._autoconfig, domain, via_mx)
         if options.use_ispdb and options.ispdb_url:
-            self._start(f"the ISPDB entry for {domain}", (rank, 2), self._ispdb, domain, via_mx)
+            self._start(
+                Text(_lt("the ISPDB entry for %(domain)s"), domain=domain), (rank, 2), self._ispdb, domain, via_mx
+            )
         if options.use_srv:
-            self._start(f"DNS SRV records of {domain}", (rank, 3), self._srv, domain, via_mx)
+            self._start(Text(_lt("DNS SRV records of %(domain)s"), domain=domain), (rank, 3), self._srv, domain, via_mx)
 
     def _autoconfig(self, domain, _via_mx):
         return autoconfig.from_domain(self.email, domain, self.resolver, self._sub_deadline(), self.options)
@@ -161,12 +190,12 @@ class _Run:
     def _mx(self):
         hosts = self.resolver.mx_hosts(self.domain, self._sub_deadline())
         if not hosts:
-            return "no MX records"
+            return Text(_lt("no MX records"))
         base = base_domain(hosts[0])
         if base == self.domain:
-            return f"the mail exchanger {hosts[0]} is in the domain itself"
+            return Text(_lt("the mail exchanger %(host)s is in the domain itself"), host=hosts[0])
         self.events.put(("mx", hosts[0], base))
-        return f"looked up {base}, the domain of the mail exchanger {hosts[0]}"
+        return Text(_lt("looked up %(domain)s, the domain of the mail exchanger %(host)s"), domain=base, host=hosts[0])
 
     def _guess(self):
         return guess.lookup(
@@ -179,9 +208,8 @@ class _Run:
             return
         configuration = self._mail_ports_only(configuration)
         if not self._complete(configuration):
-            self.reasons.append(
-                f"{configuration.describe()}: no server for {' and '.join(self._missing(configuration))}"
-            )
+            missing = MISSING[frozenset(self._missing(configuration))]
+            self.reasons.append(Text(missing, origin=configuration.describe))
             return
         self.found.append(configuration)
         self.found.sort(key=lambda item: item.rank)
@@ -195,7 +223,11 @@ class _Run:
         if not ignored:
             return configuration
         names = ", ".join(f"{s.host}:{s.port}" for s in ignored)
-        self.reasons.append(f"{configuration.describe()}: ignored {names}, not on a mail port")
+        self.reasons.append(
+            Text(
+                _lt("%(origin)s: ignored %(servers)s, not on a mail port"), origin=configuration.describe, servers=names
+            )
+        )
         return configuration.replace(
             incoming=tuple(s for s in configuration.incoming if allowed(s.port)),
             outgoing=tuple(s for s in configuration.outgoing if allowed(s.port)),
@@ -256,14 +288,14 @@ class _Run:
             return self._finish(self.found[0])  # bundled data: no network at all
         self._start_network(self.domain)
         if options.use_mx:
-            self._start("the MX records of " + self.domain, (1, 0), self._mx)
+            self._start(Text(_lt("the MX records of %(domain)s"), domain=self.domain), (1, 0), self._mx)
         guess_at = self.started + self.deadline.seconds * _GUESS_AFTER
         winner = self._winner()
         while winner is None and self.deadline.remaining() > 0:
             may_guess = options.use_guess and not self.guessing and not self.found
             if may_guess and (time.monotonic() >= guess_at or not self.pending):
                 self.guessing = may_guess = True
-                self._start("guessing", (2, 0), self._guess)
+                self._start(Text(_lt("guessing")), (2, 0), self._guess)
             if not self.pending and all(value is not None for value in self.checks.values()):
                 break
             wait = self.deadline.remaining()
@@ -284,7 +316,7 @@ class _Run:
             _kind, name, configuration, reason = event
             self.pending.pop(name, None)
             if reason:
-                self.reasons.append(f"{name}: {reason}")
+                self.reasons.append(Text(SOURCE_REASON, source=name, reason=reason))
             self._found(configuration)
         elif kind == "mx":
             _kind, host, base = event
@@ -310,8 +342,8 @@ class _Run:
                 result.check = checked[0]
                 result.incoming = checked[1].get("incoming", result.incoming)
                 result.outgoing = checked[1].get("outgoing", result.outgoing)
-        self.reasons.extend(f"{name}: no answer in time" for name in self.pending)
+        self.reasons.extend(Text(SOURCE_REASON, source=name, reason=Text(NO_ANSWER)) for name in self.pending)
         if self.deadline.remaining() <= 0:
-            self.reasons.append(f"the {self.deadline.seconds:g} s budget ran out")
+            self.reasons.append(Text(_lt("the %(seconds)s s budget ran out"), seconds=f"{self.deadline.seconds:g}"))
         result.elapsed = round(time.monotonic() - self.started, 3)
         return result

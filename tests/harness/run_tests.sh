@@ -2,7 +2,7 @@
 # The email_account test runner: `run_tests.sh [all|lint|pure|odoo]`.
 # `make test` runs `all`, `make lint` runs `lint`; `pure` / `odoo` start the servers and run one tier.
 #
-#   1. lint: ruff + pylint-odoo over the repository
+#   1. lint: ruff + pylint-odoo over the repository, oca-checks-po over i18n/
 #   2. start the harness mail servers (stopped again on exit, whatever happens)
 #   3. pure tier: pytest tests/core
 #   4. Odoo tier: odoo-bin --test-enable on a fresh database, when an Odoo 18 is found
@@ -81,6 +81,9 @@ run_lint() {
             --valid-odoo-versions=18.0 "${files[@]/#/$ADDON/}") || ok=1
         ((ok)) || say "pylint: no findings"
     fi
+
+    section "lint: oca-checks-po"
+    "$ROOT/.venv/bin/oca-checks-po" "$ROOT"/i18n/*.po "$ROOT"/i18n/*.pot || ok=1
     return "$ok"
 }
 
