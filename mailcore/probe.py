@@ -135,9 +135,12 @@ class Probe:
         """Handshake on ``sock`` under the server's certificate policy; record what was agreed."""
         self.enter("tls")
         context = tls.make_context(self.settings)
-        tls_sock = context.wrap_socket(sock, server_hostname=self.settings.host)
+        tls_sock = context.wrap_socket(sock, server_hostname=self.settings.host, do_handshake_on_connect=False)
         self._sockets.append(tls_sock)
+        # Guard before the handshake: wrapping detached the guarded socket, and a silent TLS server
+        # must not hold the handshake past the deadline.
         self.deadline.guard(tls_sock)
+        tls_sock.do_handshake()
         self.facts.update(tls.session_facts(tls_sock))
         tls.check_pin(self.settings, tls_sock)
         if self.settings.tls_policy == "any":

@@ -1,5 +1,6 @@
 """TLS contexts for the three certificate policies, certificate facts, and TLS error triage."""
 
+import functools
 import hashlib
 import ssl
 
@@ -18,10 +19,17 @@ _PLAINTEXT_REASONS = ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_
 
 def make_context(settings):
     """Verified by default (system trust store plus ``cafile``); pinned and 'any' skip the chain check."""
+    return _context(settings.cafile or "", settings.tls_policy == "verify")
+
+
+@functools.lru_cache(maxsize=32)
+def _context(cafile, verify):
+    """Loading the system trust store costs tens of milliseconds: one context per kind, shared
+    (an SSLContext is safe to wrap sockets from several threads)."""
     context = ssl.create_default_context()
-    if settings.cafile:
-        context.load_verify_locations(cafile=settings.cafile)
-    if settings.tls_policy != "verify":
+    if cafile:
+        context.load_verify_locations(cafile=cafile)
+    if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context

@@ -109,6 +109,16 @@ def test_deadline_holds_against_silent_and_trickling_servers(handler, protocol):
     assert elapsed < 2 + faultservers.SLACK
 
 
+@pytest.mark.parametrize("protocol", ["smtp", "imap", "pop3"])
+def test_deadline_holds_against_a_silent_tls_server(protocol):
+    """Implicit SSL to a server that never answers the ClientHello: the handshake is bounded too."""
+    started = time.monotonic()
+    result = fault(faultservers.tarpit, protocol, "ssl", timeout=2)
+    elapsed = time.monotonic() - started
+    assert (result.code, result.stage) == ("timeout", "tls")
+    assert elapsed < 2 + faultservers.SLACK
+
+
 @pytest.mark.parametrize(
     ("greeting", "protocol"),
     [(b"421 4.7.0 Try again later\r\n", "smtp"), (b"* BYE Too many connections\r\n", "imap"),
