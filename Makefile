@@ -4,6 +4,8 @@
 #   make deps      Debian packages (Dovecot) + .venv with requirements-test.txt
 #   make test      lint, start the mail servers, pure tier, Odoo tier (if an Odoo 18 is found), stop
 #   make lint      ruff + pylint-odoo only
+#   make bench     benchmarks vs stock Odoo and the protocol floor -> docs/BENCHMARKS.md (QUICK=1: skip
+#                  stock's 75 s silent-server run; BENCH_BASE_PORT, default 29000; BENCH_STATE_DIR)
 #   make servers   the harness mail servers in the foreground (Ctrl-C stops them); prints servers.json
 #   make clean     stop leftover servers, remove .run/ and caches (distclean: also .venv/)
 #
@@ -26,7 +28,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --n
 
 export HARNESS_STATE_DIR
 
-.PHONY: deps system-deps run test lint servers stop-servers clean distclean
+.PHONY: deps system-deps run test lint bench servers stop-servers clean distclean
 
 deps: system-deps $(DEPS_STAMP)
 
@@ -62,6 +64,9 @@ run: deps
 
 lint: deps
 	$(ROOT)/tests/harness/run_tests.sh lint
+
+bench: deps
+	$(ROOT)/benchmarks/run.sh $(if $(QUICK),--quick)
 
 servers: deps
 	$(HARNESS) run --state-dir $(HARNESS_STATE_DIR)

@@ -76,10 +76,8 @@ class DnsServer:
 class Blackhole:
     """A TCP port that accepts connections and never says a word (nor TLS, nor a greeting)."""
 
-    def __init__(self):
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
+    def __init__(self, host="127.0.0.1", port=0):
+        self._sock = socket.create_server((host, port), backlog=64)  # reuses a port left in TIME_WAIT
         self.port = self._sock.getsockname()[1]
         self._accepted = []
         self._thread = threading.Thread(target=self._accept, daemon=True)
