@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 
-from odoo.tests import TransactionCase
+from odoo.tests import Form, TransactionCase
 
 SERVERS_ENV = "EMAIL_ACCOUNT_TEST_SERVERS"
 
@@ -43,7 +43,14 @@ class MailServersMixin:
 
 
 class EmailAccountCase(MailServersMixin, TransactionCase):
-    pass
+    def start(self, **values):
+        """Fill the first step of a new setup wizard as a user would and press Next."""
+        with Form(self.env["email.account.setup"]) as form:
+            for name, value in values.items():
+                setattr(form, name, value)
+        wizard = form.record
+        wizard.action_next()
+        return wizard
 
 
 class TcpRelay:

@@ -29,14 +29,6 @@ class TestEmailAccountDiscovery(EmailAccountCase):
         # Loopback only: no ISPDB, no autoconfig on port 443, no guessing on the standard ports.
         parameters.set_param("email_account.discovery_sources", "providers,srv,mx")
 
-    def start(self, **values):
-        with Form(self.env["email.account.setup"]) as form:
-            for name, value in values.items():
-                setattr(form, name, value)
-        wizard = form.record
-        wizard.action_next()
-        return wizard
-
     def test_automatic_path_finds_checks_and_saves(self):
         wizard = self.start(email=self.alice["email"], password_input=self.alice["password"])
         self.assertEqual(wizard.state, "check")

@@ -8,15 +8,6 @@ from .common import EmailAccountCase, TcpRelay
 
 @tagged("post_install", "-at_install")
 class TestEmailAccountSetup(EmailAccountCase):
-    def start(self, **values):
-        """Fill the first step of a new wizard and press Next."""
-        with Form(self.env["email.account.setup"]) as form:
-            for name, value in values.items():
-                setattr(form, name, value)
-        wizard = form.record
-        wizard.action_next()
-        return wizard
-
     def next(self, wizard, **values):
         """Fill the current step as the user would and press Next."""
         with Form(wizard) as form:
