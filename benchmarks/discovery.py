@@ -25,7 +25,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "core")]
 
-from discoveryenv import ALICE, document, options, srv_zone, xml_route  # noqa: E402
+from discoveryenv import ALICE, document, options, silent_options, srv_zone, xml_route  # noqa: E402
 from dnsserver import Blackhole, DnsServer  # noqa: E402
 from httpsserver import HttpsServer  # noqa: E402
 from mailcore.deadline import Deadline  # noqa: E402
@@ -93,16 +93,8 @@ def measure(servers, runs=20, budget=10.0):
             )
     with DnsServer(blackhole=True) as dead_dns, Blackhole() as hole:
         cases.append(budget_case("DNS server never answers", options(dead_dns, use_guess=True), budget))
-        ports = {(p, s): hole.port for p in ("imap", "pop3", "smtp") for s in ("ssl", "starttls")}
         with DnsServer(wildcard_a=("example.test",)) as dns:
-            silent = options(
-                dns,
-                use_guess=True,
-                https_port=hole.port,
-                extra_ports=frozenset({hole.port}),
-                guess_ports=ports,
-                ispdb_url=f"https://ispdb.example.test:{hole.port}/",
-            )
+            silent = silent_options(dns, hole)
             cases.append(budget_case("every host accepts and never speaks", silent, budget))
     cases.append(guess_case(servers, min(runs, 3), budget))
     return baseline, cases

@@ -23,6 +23,21 @@ def options(dns, https=None, **changes):
     return DiscoveryOptions(**values)
 
 
+def silent_options(dns, hole):
+    """Every source, guessing included, sent to one host that accepts and never speaks."""
+    ports = {
+        (protocol, security): hole.port for protocol in ("imap", "pop3", "smtp") for security in ("ssl", "starttls")
+    }
+    return options(
+        dns,
+        use_guess=True,
+        https_port=hole.port,
+        extra_ports=frozenset({hole.port}),
+        guess_ports=ports,
+        ispdb_url=f"https://ispdb.example.test:{hole.port}/",
+    )
+
+
 def harness_ports():
     """The harness's Dovecot ports, which found servers may use in these tests."""
     path = os.environ.get("EMAIL_ACCOUNT_TEST_SERVERS")
