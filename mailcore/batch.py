@@ -7,9 +7,10 @@ and what is left of the budget: when the budget is spent, the accounts not yet s
 as not checked (``None``) instead of being started late.
 """
 
-import concurrent.futures
+import threading
 import time
 
+from . import workers
 from .check import check_account
 
 DEFAULT_CONCURRENCY = 8
@@ -33,9 +34,20 @@ def check_many(jobs, concurrency=DEFAULT_CONCURRENCY, budget=None):
             timeout = min(timeout, remaining)
         return check_account(**{**kwargs, "timeout": timeout})
 
-    workers = max(1, min(int(concurrency), len(jobs)))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailbatch") as pool:
-        futures = {pool.submit(run, kwargs): key for key, kwargs in jobs}
-        for future in concurrent.futures.as_completed(futures):
-            results[futures[future]] = future.result()
+    pending, taking = iter(jobs), threading.Lock()
+
+    def lane():
+        while True:
+            with taking:
+                job = next(pending, None)
+            if job is None:
+                return
+            key, kwargs = job
+            results[key] = run(kwargs)
+
+    # ``concurrency`` lanes: this thread is one, the shared workers run the others.
+    helpers = [workers.submit(lane) for _lane in range(min(int(concurrency), len(jobs)) - 1)]
+    lane()
+    for helper in helpers:
+        helper.result()
     return results

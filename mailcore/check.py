@@ -4,11 +4,10 @@ A check never raises for a server's fault: every failure becomes a CheckResult w
 """
 
 import base64
-import concurrent.futures
 import contextlib
 import dataclasses
 
-from . import imap, pop3, smtp
+from . import imap, pop3, smtp, workers
 from .deadline import Deadline
 from .errors import CERTIFICATE_CODES, explain
 from .probe import Probe
@@ -79,15 +78,16 @@ def connect(probe):
 
 def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_before_send=False):
     """Check the outgoing and incoming servers concurrently, within one shared deadline."""
-    deadline_seconds = float(timeout)
-    jobs = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="mailcheck") as pool:
-        if outgoing is not None:
-            login_first = incoming if login_before_send else None
-            jobs["outgoing"] = pool.submit(check_server, outgoing, deadline_seconds, login_first)
-        if incoming is not None:
-            jobs["incoming"] = pool.submit(check_server, incoming, deadline_seconds)
-        return AccountResult(**{side: job.result() for side, job in jobs.items()})
+    seconds = float(timeout)
+    # The incoming check runs on a worker while this thread checks the outgoing server.
+    incoming_job = workers.submit(check_server, incoming, seconds) if incoming is not None else None
+    result = AccountResult()
+    if outgoing is not None:
+        login_first = incoming if login_before_send else None
+        result.outgoing = check_server(outgoing, seconds, login_first)
+    if incoming_job is not None:
+        result.incoming = incoming_job.result()
+    return result
 
 
 def _add_certificate(probe, failure, deadline):

@@ -2,13 +2,75 @@
 
 Socket timeouts bound a single read, not a dialogue: a server sending a byte a second never trips
 them. So a watchdog shuts the guarded socket down when the deadline passes (or when a parallel
-probe has already found the answer), which makes any blocked read return at once.
+probe has already found the answer), which makes any blocked read return at once. One watchdog
+thread serves every deadline of the process: arming a deadline starts no thread.
 """
 
 import contextlib
+import heapq
+import itertools
+import logging
+import os
 import socket
 import threading
 import time
+
+_logger = logging.getLogger(__name__)
+
+
+class _Watchdog:
+    """Calls each scheduled callback at its time, on one long-lived thread; callbacks must be quick."""
+
+    def __init__(self):
+        self._reset()
+        # Threads do not survive fork (Odoo's prefork workers): the child starts its own.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
+        self._wakeup = threading.Condition()
+        self._queue = []
+        self._order = itertools.count()
+        self._thread = None
+
+    def call_at(self, when, callback):
+        """Schedule ``callback`` at ``time.monotonic()`` value ``when``; returns a handle for cancel()."""
+        entry = [when, next(self._order), callback]
+        with self._wakeup:
+            heapq.heappush(self._queue, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="mailcore-watchdog", daemon=True)
+                self._thread.start()
+            elif self._queue[0] is entry:
+                self._wakeup.notify()
+        return entry
+
+    def cancel(self, entry):
+        with self._wakeup:
+            entry[2] = None  # left in the queue, skipped when its time comes
+
+    def _run(self):
+        with self._wakeup:
+            while True:
+                while self._queue and self._queue[0][2] is None:
+                    heapq.heappop(self._queue)
+                if not self._queue:
+                    self._wakeup.wait()
+                    continue
+                delay = self._queue[0][0] - time.monotonic()
+                if delay > 0:
+                    self._wakeup.wait(delay)
+                    continue
+                callback = heapq.heappop(self._queue)[2]
+                self._wakeup.release()
+                try:
+                    callback()
+                except Exception:  # one bad callback must not leave every later deadline unwatched
+                    _logger.exception("watchdog callback failed")
+                finally:
+                    self._wakeup.acquire()
+
+
+watchdog = _Watchdog()
 
 
 class Deadline:
@@ -17,7 +79,7 @@ class Deadline:
         self.end = time.monotonic() + self.seconds
         self._lock = threading.Lock()
         self._sock = None
-        self._timer = None
+        self._alarm = None
         self.expired = False
         self.abort_reason = None
 
@@ -33,10 +95,8 @@ class Deadline:
         """Watch ``sock`` (replacing any earlier one, e.g. the plain socket under a TLS one)."""
         with self._lock:
             self._sock = sock
-            if self._timer is None and not self.expired:
-                self._timer = threading.Timer(self.remaining(), self._expire)
-                self._timer.daemon = True
-                self._timer.start()
+            if self._alarm is None and not self.expired:
+                self._alarm = watchdog.call_at(self.end, self._expire)
         if sock is not None:
             # A little longer than the deadline: the watchdog, not a socket timeout, ends the dialogue.
             sock.settimeout(self.remaining() + 1.0)
@@ -45,9 +105,9 @@ class Deadline:
         """Stop watching: the dialogue is over, or a long-lived connection takes over."""
         with self._lock:
             self._sock = None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            if self._alarm is not None:
+                watchdog.cancel(self._alarm)
+                self._alarm = None
 
     def abort(self, reason):
         """End the current dialogue early because ``reason`` is already known."""

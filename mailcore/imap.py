@@ -1,5 +1,6 @@
 """IMAP: open (greeting, CAPABILITY, STARTTLS), log in, and open INBOX read-only."""
 
+import base64
 import imaplib
 
 from . import sasl
@@ -22,7 +23,12 @@ class _IMAP(imaplib.IMAP4):
             self._probe.greeted()
             self._probe.facts.setdefault("banner", self.welcome.decode("utf-8", "replace"))
         self._probe.enter("capabilities")
-        return super()._get_capabilities()
+        announced = self.untagged_responses.pop("CAPABILITY", None)
+        if not announced:
+            return super()._get_capabilities()
+        # Announced in the greeting or the login reply: no need to ask (RFC 3501 7.2.1).
+        self.capabilities = tuple(announced[-1].decode("ascii", "replace").upper().split())
+        return None
 
 
 def _reason(error):
@@ -48,6 +54,7 @@ def open_connection(probe):
         client.sock = probe.start_tls(client.sock)
         client.file = client.sock.makefile("rb")
         client._tls_established = True
+        client.untagged_responses.clear()  # nothing said before TLS is to be trusted after it
         client._get_capabilities()
     elif "STARTTLS" in client.capabilities:
         probe.facts["starttls_offered"] = True
@@ -78,30 +85,35 @@ def login(client, probe):
             # A UTF-8 literal keeps non-ASCII passwords intact where a quoted string cannot hold them.
             client.literal = password.encode("utf-8")
             typ, data = client._simple_command("LOGIN", client._quote(settings.login))
-            if typ != "OK":
-                raise imaplib.IMAP4.error(data[-1].decode("utf-8", "replace") if data and data[-1] else typ)
-            client.state = "AUTH"
         else:
-            mechanism = sasl.Mechanism(name, settings.login, password)
-            pending = [mechanism.initial()]
-
-            def answer(challenge):
-                first = pending.pop() if pending else None
-                return first if first is not None else mechanism.respond(challenge)
-
-            client.authenticate(name, answer)
+            typ, data = _authenticate(client, sasl.Mechanism(name, settings.login, password))
+        if typ != "OK":
+            raise imaplib.IMAP4.error(data[-1].decode("utf-8", "replace") if data and data[-1] else typ)
+        client.state = "AUTH"
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as error:
         reason = _reason(error)
         code = "server_busy" if "[UNAVAILABLE]" in reason or "[INUSE]" in reason else "auth_failed"
         raise probe.fail(code, reason=reason) from None
-    typ, data = client.capability()
-    if typ == "OK" and data and data[0]:
-        probe.facts["capabilities"] = [
-            name for name in data[0].decode().upper().split() if not name.startswith("AUTH=")
-        ]
+    # Servers may change their capabilities at login; most announce the new ones in the reply.
+    client._get_capabilities()
+    probe.facts["capabilities"] = [name for name in client.capabilities if not name.startswith("AUTH=")]
 
+
+def _authenticate(client, mechanism):
+    """AUTHENTICATE, with the first message on the command line when the server allows (RFC 4959)."""
+    initial = mechanism.initial()
+    pending = [] if initial is None else [initial]
+    arguments = [mechanism.name]
+    if pending and "SASL-IR" in client.capabilities:
+        arguments.append(base64.b64encode(pending.pop()).decode() or "=")
+
+    def answer(challenge):
+        return pending.pop() if pending else mechanism.respond(challenge)
+
+    client.literal = imaplib._Authenticator(answer).process
+    return client._simple_command("AUTHENTICATE", *arguments)
 
 
 def check(client, probe):

@@ -11,11 +11,10 @@ import poplib
 import smtplib
 import socket
 import ssl
-import threading
 import time
 
-from . import tls
-from .deadline import Deadline
+from . import tls, workers
+from .deadline import Deadline, watchdog
 from .errors import CheckFailure
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
@@ -47,6 +46,8 @@ class Probe:
     def enter(self, stage):
         self.finish()
         self.stage = stage
+        if self.deadline.abort_reason:  # ended from outside: no new stage, no new socket
+            raise self.fail(self.deadline.abort_reason)
 
     def finish(self):
         """Add the time spent in the current stage to its total."""
@@ -94,24 +95,16 @@ class Probe:
         return sock
 
     def _resolve(self):
-        found = {}
-
-        def lookup():
-            try:
-                host, port = _connect_host(self.settings), self.settings.port
-                found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError as error:
-                found["error"] = error
-
         # getaddrinfo cannot be interrupted: run it aside and stop waiting at the deadline.
-        worker = threading.Thread(target=lookup, daemon=True)
-        worker.start()
-        worker.join(self.deadline.remaining())
-        if worker.is_alive():
-            raise self.fail("timeout")
-        if "error" in found:
-            raise self.fail("host_not_found", reason=str(found["error"]))
-        return found["infos"]
+        lookup = workers.submit(
+            socket.getaddrinfo, _connect_host(self.settings), self.settings.port, type=socket.SOCK_STREAM
+        )
+        try:
+            return lookup.result(self.deadline.remaining())
+        except TimeoutError:
+            raise self.fail("timeout") from None
+        except OSError as error:
+            raise self.fail("host_not_found", reason=str(error)) from None
 
     def _connect(self, addresses):
         last_error = None
@@ -148,14 +141,13 @@ class Probe:
         return tls_sock
 
     def _arm_sniffer(self):
-        self._sniffer = threading.Timer(min(_SNIFF_AFTER, self.deadline.remaining() / 3), self._sniff_tls)
-        self._sniffer.daemon = True
-        self._sniffer.start()
+        when = time.monotonic() + min(_SNIFF_AFTER, self.deadline.remaining() / 3)
+        self._sniffer = watchdog.call_at(when, lambda: workers.submit(self._sniff_tls))
 
     def greeted(self):
         """The server spoke first as a plain-text server should: stop wondering whether it wants TLS."""
         if self._sniffer is not None:
-            self._sniffer.cancel()
+            watchdog.cancel(self._sniffer)
             self._sniffer = None
 
     def _sniff_tls(self):

@@ -1,6 +1,7 @@
 """SMTP: open (greeting, EHLO, STARTTLS), log in, and check the account may send as itself."""
 
 import base64
+import contextlib
 import smtplib
 import socket
 
@@ -97,19 +98,34 @@ def login(client, probe):
     raise probe.fail("auth_failed", reason=_reason(code, message))
 
 
-
 def check(client, probe):
-    """Everything short of sending: MAIL FROM and RCPT TO the account's own address, then RSET."""
-    sender = probe.settings.sender or probe.settings.login
+    """Everything short of sending: MAIL FROM and RCPT TO the account's own address, then QUIT,
+    which ends the transaction unsent."""
+    address = smtplib.quoteaddr(probe.settings.sender or probe.settings.login)
     probe.enter("sender")
-    code, message = client.mail(sender)
+    replies = _replies(client, [f"MAIL FROM:{address}", f"RCPT TO:{address}", "QUIT"])
+    code, message = next(replies)
     if code != 250:
         raise _refusal(probe, "sender_rejected", code, message)
-    code, message = client.rcpt(sender)
+    code, message = next(replies)
     if code not in (250, 251):
         raise _refusal(probe, "recipient_rejected", code, message)
-    client.rset()
-    client.quit()
+    # QUIT ends the transaction unsent; a server that hangs up instead of answering has said enough.
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):
+        next(replies)
+    client.close()
+
+
+def _replies(client, commands):
+    """Send each command and yield its reply; all in one write when the server pipelines (RFC 2920),
+    which saves a round trip per command."""
+    pipelined = client.has_extn("pipelining")
+    if pipelined:
+        client.send("".join(f"{command}\r\n" for command in commands))
+    for command in commands:
+        if not pipelined:
+            client.putcmd(command)
+        yield client.getreply()
 
 
 def _refusal(probe, code_name, code, message):
