@@ -6,6 +6,7 @@ check that follows does that, and shows the certificate when it is not trusted.
 """
 
 import concurrent.futures
+import time
 
 from ..check import PROTOCOLS
 from ..deadline import Deadline
@@ -18,33 +19,58 @@ from .dns import LookupTimeout
 # Host prefixes probed per protocol, in Thunderbird's order; "" is the bare domain.
 PREFIXES = {"imap": ("imap.", "mail.", ""), "pop3": ("pop3.", "pop.", "mail.", ""), "smtp": ("smtp.", "mail.", "")}
 SECURITIES = {"imap": ("ssl", "starttls"), "pop3": ("ssl", "starttls"), "smtp": ("ssl", "starttls")}
+# Once each side has a server that answered, how long better-ranked probes still get to answer: a
+# live mail server greets within a second or two, a firewalled name would hold the rest of the budget.
+PATIENCE = 3.0
 
 
-def lookup(email, domain, resolver, deadline, options, cafile=""):
-    """A Configuration built from what answered, or None when no incoming or no outgoing server did."""
-    attempts = [
+def candidates(domain):
+    """Every (protocol, host, security) probed, best-ranked first."""
+    return [
         (protocol, prefix + domain, security)
         for protocol, prefixes in PREFIXES.items()
         for prefix in prefixes
         for security in SECURITIES[protocol]
     ]
-    found, timed_out = [], False
+
+
+def lookup(email, domain, resolver, deadline, options, cafile=""):
+    """A Configuration built from what answered, or None when no incoming or no outgoing server did.
+
+    All candidates are probed at once; the lookup ends as soon as each side's best answer can no longer
+    be beaten by a candidate still pending, or ``PATIENCE`` seconds after each side had an answer.
+    """
+    attempts = candidates(domain)
+    deadlines = [Deadline(deadline.remaining()) for _attempt in attempts]
     pool = concurrent.futures.ThreadPoolExecutor(len(attempts), thread_name_prefix="discovery-guess")
-    jobs = [pool.submit(_probe, attempt, email, resolver, deadline, options, cafile) for attempt in attempts]
+    jobs = {
+        pool.submit(probe, attempt, email, resolver, probe_deadline, options, cafile): index
+        for index, (attempt, probe_deadline) in enumerate(zip(attempts, deadlines, strict=True))
+    }
+    answered, settle_at = {}, None  # answered: attempt index -> server
     try:
-        for job in concurrent.futures.as_completed(jobs, timeout=deadline.remaining()):
-            if job.result() is not None:
-                found.append(job.result())
-    except concurrent.futures.TimeoutError:
-        timed_out = True
+        while jobs and not _settled(attempts, answered, jobs.values()):
+            wait = deadline.remaining()
+            if settle_at is not None:
+                wait = min(wait, settle_at - time.monotonic())
+            done, _pending = concurrent.futures.wait(jobs, max(wait, 0), concurrent.futures.FIRST_COMPLETED)
+            if not done:
+                break
+            for job in done:
+                index = jobs.pop(job)
+                if job.result() is not None:
+                    answered[index] = job.result()
+            if settle_at is None and _both_sides(answered.values()):
+                settle_at = time.monotonic() + PATIENCE
     finally:
+        for probe_deadline in deadlines:  # the probes still waiting on a silent host end now
+            probe_deadline.abort("timeout")
         pool.shutdown(wait=False, cancel_futures=True)
-    order = {attempt: index for index, attempt in enumerate(attempts)}
-    found.sort(key=lambda server: order[(server.protocol, server.host, _asked(server))])
+    found = [answered[index] for index in sorted(answered)]
     incoming = tuple(server for server in found if server.protocol != "smtp")
     outgoing = tuple(server for server in found if server.protocol == "smtp")
     if not incoming or not outgoing:
-        if timed_out:
+        if deadline.remaining() <= 0:
             raise LookupTimeout(domain)
         return Text(_lt("no server answered on the usual names and ports"))
     return Configuration(
@@ -56,12 +82,29 @@ def lookup(email, domain, resolver, deadline, options, cafile=""):
     )
 
 
+def _both_sides(servers):
+    protocols = {server.protocol for server in servers}
+    return "smtp" in protocols and bool(protocols - {"smtp"})
+
+
+def _settled(attempts, answered, pending):
+    """Each side has an answer and no pending candidate ranks above it."""
+    for outgoing in (False, True):
+        indexes = [index for index in answered if (attempts[index][0] == "smtp") == outgoing]
+        if not indexes:
+            return False
+        if any(index < min(indexes) and (attempts[index][0] == "smtp") == outgoing for index in pending):
+            return False
+    return True
+
+
 def _asked(server):
     """The security we probed with: a plain answer comes from a STARTTLS probe."""
     return "starttls" if server.security == "none" else server.security
 
 
-def _probe(attempt, email, resolver, deadline, options, cafile):
+def probe(attempt, email, resolver, deadline, options, cafile):
+    """The server found at one candidate (Deadline ``deadline``), or None."""
     protocol, host, security = attempt
     port = options.guess_ports.get((protocol, security), DEFAULT_PORTS[(protocol, security)])
     try:
@@ -78,18 +121,18 @@ def _open(probing, deadline, found):
     """Connect with ``probing`` settings; on success the found server, with safe logon when offered."""
     from ..probe import Probe
 
-    probe = Probe(probing, Deadline(deadline.remaining()))
+    connection = Probe(probing, deadline)
     try:
-        PROTOCOLS[probing.protocol].open_connection(probe)
+        PROTOCOLS[probing.protocol].open_connection(connection)
     except Exception as error:  # noqa: BLE001 - any failure means 'not this one', except a plain port
-        if probing.security == "starttls" and _code(probe, error) == "starttls_unsupported":
-            probe.close()
+        if probing.security == "starttls" and _code(connection, error) == "starttls_unsupported":
+            connection.close()
             return _open(probing.replace(security="none"), deadline, found.replace(security="none"))
         return None
     finally:
-        probe.close()
-    mechanisms = set(probe.facts.get("auth_mechanisms", ()))
-    if probing.protocol == "pop3" and "<" in probe.facts.get("banner", ""):
+        connection.close()
+    mechanisms = set(connection.facts.get("auth_mechanisms", ()))
+    if probing.protocol == "pop3" and "<" in connection.facts.get("banner", ""):
         mechanisms.add("APOP")
     return found.replace(address="", safe_logon=bool(mechanisms & SAFE))
 

@@ -1,9 +1,12 @@
 """Building blocks of the discovery tests: zones, autoconfig documents and options for loopback."""
 
+import contextlib
 import json
 import os
 
+from dnsserver import Blackhole, DnsServer
 from mailcore.discovery import DiscoveryOptions
+from mailcore.discovery.guess import PREFIXES, candidates
 
 ALICE = "alice@example.test"
 
@@ -35,6 +38,42 @@ def silent_options(dns, hole):
         extra_ports=frozenset({hole.port}),
         guess_ports=ports,
         ispdb_url=f"https://ispdb.example.test:{hole.port}/",
+    )
+
+
+@contextlib.contextmanager
+def guessing(servers, answering, silent=()):
+    """example.test, found only by guessing. The names in ``answering`` (prefixes such as "mail.")
+    resolve to the harness Dovecot, every other guessed name to 127.0.0.2, where each guessed port
+    accepts and never speaks; so do the guessed ports in ``silent`` ((protocol, security) pairs) on
+    every name. Yields the discovery options."""
+    ports = servers["dovecot"]["main"]
+    services = {"ssl": ("imaps", "pop3s", "submissions"), "starttls": ("imap", "pop3", "submission")}
+    guess_ports = {
+        (protocol, security): ports[service]
+        for security, names in services.items()
+        for protocol, service in zip(("imap", "pop3", "smtp"), names, strict=True)
+    }
+    prefixes = {prefix for names in PREFIXES.values() for prefix in names}
+    zone = {
+        (f"{prefix}example.test", "A"): ["127.0.0.1" if prefix in answering else "127.0.0.2"] for prefix in prefixes
+    }
+    with contextlib.ExitStack() as stack:
+        if silent:
+            hole = stack.enter_context(Blackhole("127.0.0.1"))
+            stack.enter_context(Blackhole("127.0.0.2", hole.port))
+            guess_ports.update(dict.fromkeys(silent, hole.port))
+        for port in sorted(set(guess_ports.values()) - {guess_ports[key] for key in silent}):
+            stack.enter_context(Blackhole("127.0.0.2", port))
+        dns = stack.enter_context(DnsServer(zone))
+        yield options(dns, use_guess=True, guess_ports=guess_ports, cafile=servers["ca_file"])
+
+
+def silent_probes(answering, silent=()):
+    """How many guessing probes get no answer in ``guessing(servers, answering, silent)``."""
+    return sum(
+        host.removesuffix("example.test") not in answering or (protocol, security) in silent
+        for protocol, host, security in candidates("example.test")
     )
 
 

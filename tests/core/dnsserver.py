@@ -5,6 +5,7 @@
 makes it swallow every query, as a firewalled resolver does.
 """
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -95,6 +96,10 @@ class Blackhole:
         return self
 
     def __exit__(self, *exc):
+        # shutdown() wakes the blocked accept() (close alone would not), so the port is free at once.
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
+        self._thread.join(1)
         for conn in self._accepted:
             conn.close()

@@ -5,9 +5,10 @@
 
 import time
 
-from discoveryenv import ALICE, options, silent_options
+from discoveryenv import ALICE, guessing, options, silent_options
 from dnsserver import Blackhole, DnsServer
 from mailcore.discovery import discover
+from mailcore.discovery.guess import PATIENCE
 
 BUDGET = 2.0
 # Generous: the point is "returns at its budget, not at some socket's default timeout".
@@ -45,3 +46,21 @@ def test_hosts_that_accept_and_never_speak(servers):
     assert "did not finish in time" in checked.reason()
     assert not guessed.ok and guessed.configuration is None
     assert "guessing: no answer in time" in guessed.reason()
+
+
+def test_guessing_ends_when_the_best_ranked_candidates_answer(servers):
+    """imap. and smtp. answer; the 16 other probes are blackholed, but rank below them: no waiting."""
+    with guessing(servers, answering=("imap.", "smtp.")) as opts:
+        result, elapsed = _timed(ALICE, budget=10, options=opts)
+    assert elapsed < 1.0
+    assert (result.incoming.host, result.outgoing.host) == ("imap.example.test", "smtp.example.test")
+
+
+def test_guessing_gives_better_ranked_silent_candidates_a_bounded_wait(servers):
+    """Only mail. answers; imap., smtp., pop3., pop. and the bare domain are blackholed and rank above it
+    or beside it: they get PATIENCE seconds once both sides have an answer, not the whole budget."""
+    with guessing(servers, answering=("mail.",)) as opts:
+        result, elapsed = _timed(ALICE, budget=10, options=opts)
+    assert PATIENCE <= elapsed < PATIENCE + SLACK
+    assert (result.incoming.host, result.outgoing.host) == ("mail.example.test", "mail.example.test")
+    assert result.incoming.protocol == "imap"
