@@ -15,7 +15,6 @@ The blackholed cases are compared with their budget instead. ``make bench`` runs
 
 # pylint: disable=print-used  # a command-line report: its output is the point
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -25,11 +24,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "core")]
 
-from discoveryenv import ALICE, document, options, silent_options, srv_zone, xml_route  # noqa: E402
+from discoveryenv import ALICE, document, guessing, options, silent_options, silent_probes, srv_zone, xml_route  # noqa: E402
 from dnsserver import Blackhole, DnsServer  # noqa: E402
 from httpsserver import HttpsServer  # noqa: E402
 from mailcore.deadline import Deadline  # noqa: E402
-from mailcore.discovery import discover  # noqa: E402
+from mailcore.discovery import discover, guess  # noqa: E402
 from mailcore.discovery.dns import Resolver  # noqa: E402
 
 
@@ -101,37 +100,32 @@ def measure(servers, runs=20, budget=10.0):
 
 
 def guess_case(servers, runs, budget):
-    """Found only by guessing: imap. and smtp. are the harness Dovecot; mail., pop3., pop. and the bare
-    domain resolve to 127.0.0.2, where every guessed port accepts and never answers (16 of 20 probes).
+    """Found only by guessing, most probes blackholed, the silent ones ranked above the server that
+    answers: mail. is the harness Dovecot (except POP3 with STARTTLS); imap., smtp., pop3., pop. and the
+    bare domain accept on every guessed port and never speak. The issue's example is 9 of 12 (75 %);
+    our guesser probes 20 candidates, 15 of them silent here.
 
     The harness certificate names only localhost, so the check that follows fails on the host name:
-    what is timed is the way to a checked verdict. A sequential prober would wait out each blackholed
-    probe's own timeout (Thunderbird's: 10 s), which is given, not run.
+    what is timed is the way to a checked verdict. The sequential sum is run, not computed: every
+    probe one after another, each given the same patience as ours (guess.PATIENCE), then both checks.
     """
-    ports = servers["dovecot"]["main"]
-    services = {"ssl": ("imaps", "pop3s", "submissions"), "starttls": ("imap", "pop3", "submission")}
-    guess_ports = {
-        (protocol, security): ports[service]
-        for security, names in services.items()
-        for protocol, service in zip(("imap", "pop3", "smtp"), names, strict=True)
-    }
-    zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in ("imap", "smtp")}
-    zone.update({(f"{name}example.test", "A"): ["127.0.0.2"] for name in ("mail.", "pop3.", "pop.", "")})
-    holes = [Blackhole("127.0.0.2", port) for port in sorted(set(guess_ports.values()))]
-    with DnsServer(zone) as dns, contextlib.ExitStack() as stack:
-        for hole in holes:
-            stack.enter_context(hole)
-        opts = options(dns, use_guess=True, guess_ports=guess_ports, cafile=servers["ca_file"])
+    answering, silent = ("mail.",), (("pop3", "starttls"),)
+    password = servers["users"]["alice"]["password"]
+    with guessing(servers, answering, silent) as opts:
         found, _ = median(lambda: discover(ALICE, options=opts, budget=budget), runs)
-        password = servers["users"]["alice"]["password"]
         seconds, result = median(lambda: discover(ALICE, password, options=opts, budget=budget), runs)
+        resolver = Resolver(opts.nameservers, opts.dns_port)
+        started = time.perf_counter()
+        for attempt in guess.candidates("example.test"):
+            guess.probe(attempt, ALICE, resolver, Deadline(guess.PATIENCE), opts, opts.cafile)
+        probes = time.perf_counter() - started
+    silent_count = silent_probes(answering, silent)
+    total = len(guess.candidates("example.test"))
     return {
-        "name": "guessing only, 16 of 20 probes blackholed (found / checked)",
+        "name": f"guessing only, {silent_count} of {total} probes blackholed (found / checked)",
         "seconds": seconds,
         "found_seconds": found,
-        "sequential": None,
-        "note": f"≥ 16 × {budget:g} s = {16 * budget:g} s (computed)",
-        "budget": budget,
+        "sequential": sequential(probes, result),
         "outcome": outcome(result),
     }
 

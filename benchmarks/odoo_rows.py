@@ -157,7 +157,7 @@ class Bench:
         ``ours`` is the button (check, then record the outcome on the account); ``core`` is the same
         check without the ORM around it (mailcore.check_account with the account's arguments).
         """
-        times = {"ours": [], "core": [], "stock": [], "floor": []}
+        times = {"ours": [], "core": [], "stock": [], "floor": [], "floor_concurrent": []}
         ok = dict.fromkeys(times, 0)
         with self.registry.cursor() as cr:
             env = self.env(cr)
@@ -168,7 +168,7 @@ class Bench:
                 account.action_check_connection()
                 return account.check_state == "ok"
 
-            def floor():
+            def floor(concurrent):
                 bare_check(
                     self.host,
                     self.ports["submission"],
@@ -177,6 +177,7 @@ class Bench:
                     self.user["password"],
                     self.user["email"],
                     self.servers["ca_file"],
+                    concurrent=concurrent,
                 )
                 return True
 
@@ -187,11 +188,12 @@ class Bench:
                 "ours": ours,
                 "core": core,
                 "stock": lambda: self.stock_check(mail_server, fetch_server),
-                "floor": floor,
+                "floor": lambda: floor(False),
+                "floor_concurrent": lambda: floor(True),
             }
             names = list(contenders)
             for run in range(self.args.runs):
-                for name in names[run % 4 :] + names[: run % 4]:  # rotate who goes first
+                for name in names[run % len(names) :] + names[: run % len(names)]:  # rotate who goes first
                     started = time.perf_counter()
                     ok[name] += bool(contenders[name]())
                     times[name].append(time.perf_counter() - started)

@@ -34,6 +34,7 @@ from floor import bare_check  # noqa: E402
 
 from dnsserver import Blackhole  # noqa: E402
 from mailcore import ServerSettings, check_account  # noqa: E402
+from mailcore.discovery import guess  # noqa: E402
 from mailcore.settings import DEFAULT_TIMEOUT  # noqa: E402
 
 HARNESS = os.path.join(ROOT, "tests", "harness", "mailservers.py")
@@ -103,15 +104,15 @@ def pure_rows(servers, args, silent_port):
     incoming = ServerSettings("imap", host, ports["imaps"], "ssl", **common)
     floor_args = (host, ports["submission"], ports["imaps"], user["login"], user["password"], user["email"])
 
-    def floor(system_store):
-        bare_check(*floor_args, servers["ca_file"], system_store=system_store)
+    def floor(concurrent):
+        bare_check(*floor_args, servers["ca_file"], concurrent=concurrent)
         return True
 
     medians, ok = interleaved(
         {
             "core": lambda: check_account(outgoing, incoming).ok,
-            "floor": lambda: floor(True),
-            "floor_ca_only": lambda: floor(False),
+            "floor": lambda: floor(False),
+            "floor_concurrent": lambda: floor(True),
         },
         args.runs,
     )
@@ -249,6 +250,10 @@ def ms(seconds):
     return f"{seconds * 1000:.1f} ms"
 
 
+def duration(seconds):
+    return ms(seconds) if seconds < 1 else f"{seconds:.2f} s"
+
+
 def render(results, args):
     pure, odoo = results["pure"], results.get("odoo")
     (load1, load5, _), (end1, end5, _) = results["load"]
@@ -285,13 +290,19 @@ def render(results, args):
             f"{row['core'] / row['stock']:.2f}× | {ok['core']}/{args.runs} |",
             f"| stock Odoo 18: `test_smtp_connection` + `button_confirm_login` | {ms(row['stock'])} | 1.00× | "
             f"{ok['stock']}/{args.runs} |",
+            f"| for scale: bare `smtplib` + `imaplib`, the two servers at once (row 3's concurrent floor) | "
+            f"{ms(row['floor_concurrent'])} | {row['floor_concurrent'] / row['stock']:.2f}× | "
+            f"{ok['floor_concurrent']}/{args.runs} |",
             "",
-            f"Target ≤ 0.6×: **{verdict(row['ours'] / row['stock'] <= 0.6)}**. "
-            "Not the same work: stock verifies no certificate (no trust store loaded, any certificate "
-            f"accepted) and tests MAIL FROM `{odoo['check']['stock_mail_from']}` (its `from_filter`), "
-            f"RCPT TO `{odoo['check']['stock_rcpt_to']}` and DATA (354, then closes); ours verifies the "
-            "chain and host name against the system store plus the harness CA, sends MAIL FROM/RCPT TO the "
-            "account's own address and RSET, runs both servers concurrently and records the outcome.",
+            f"Target ≤ 0.6×: **{verdict(row['ours'] / row['stock'] <= 0.6)}**. Stock runs the two servers one "
+            "after the other; ours runs them at once, so on loopback, where the servers' own work (a process "
+            "forked per connection and per login) is most of the time, the bound is about the longer "
+            "dialogue over the sum of both, which the bare concurrent clients show. Not quite the same work: "
+            "stock verifies no certificate and tests MAIL FROM "
+            f"`{odoo['check']['stock_mail_from']}` (its `from_filter`), RCPT TO `{odoo['check']['stock_rcpt_to']}` "
+            "and DATA (354, then closes); ours verifies the chain and host name against the system store plus "
+            "the harness CA (one context, loaded once), sends MAIL FROM/RCPT TO the account's own address and "
+            "QUIT (pipelined), opens INBOX read-only, and records the outcome.",
             "",
         ]
     else:
@@ -325,31 +336,31 @@ def render(results, args):
         lines += ["", "What *Check connection* recorded on the account:", "", "```", silent["message"], "```"]
     lines.append("")
 
-    ratios = [check["core"] / check["floor"]]
+    ratios = [check["core"] / check["floor_concurrent"]]
     if odoo:
-        ratios.append(odoo["check"]["median"]["ours"] / odoo["check"]["median"]["floor"])
+        ratios.append(odoo["check"]["median"]["ours"] / odoo["check"]["median"]["floor_concurrent"])
     lines += ["## 3. Protocol floor (the same handshakes and logins with bare `ssl`/`smtplib`/`imaplib`)", ""]
     lines += [
-        "| Contender | Median | vs floor |",
-        "|---|---|---|",
-        f"| floor: SMTP then IMAP, one after the other, system store + CA verified | {ms(check['floor'])} | 1.00× |",
+        "| Contender | Median | vs floor, one after the other | vs floor, both at once |",
+        "|---|---|---|---|",
+        f"| floor: SMTP then IMAP, one after the other | {ms(check['floor'])} | 1.00× | |",
+        f"| floor: SMTP and IMAP at once (two threads) | {ms(check['floor_concurrent'])} | | 1.00× |",
         f"| this addon's check (core, project venv) | {ms(check['core'])} | "
-        f"**{check['core'] / check['floor']:.2f}×** |",
+        f"{check['core'] / check['floor']:.2f}× | **{check['core'] / check['floor_concurrent']:.2f}×** |",
     ]
     if odoo:
         row = odoo["check"]["median"]
         lines += [
-            f"| floor, in Odoo's process | {ms(row['floor'])} | 1.00× |",
+            f"| floor in Odoo's process, one after the other | {ms(row['floor'])} | 1.00× | |",
+            f"| floor in Odoo's process, both at once | {ms(row['floor_concurrent'])} | | 1.00× |",
             f"| *Check connection* in Odoo (check + record) | {ms(row['ours'])} | "
-            f"**{row['ours'] / row['floor']:.2f}×** |",
+            f"{row['ours'] / row['floor']:.2f}× | **{row['ours'] / row['floor_concurrent']:.2f}×** |",
         ]
     lines += [
-        f"| floor trusting the CA file only (no system store: what a context costs) | {ms(check['floor_ca_only'])} | "
-        f"{check['floor_ca_only'] / check['floor']:.2f}× |",
         "",
-        f"Target ≤ 1.5×: **{verdict(max(ratios) <= 1.5)}** (worst: {max(ratios):.2f}×). The floor runs the two "
-        "servers one after the other; the check runs them concurrently and also reads the capabilities, "
-        "certificate facts and timings it reports.",
+        f"Target ≤ 1.5×: **{verdict(max(ratios) <= 1.5)}** (worst, against the stricter concurrent floor: "
+        f"{max(ratios):.2f}×). Both floors load their trust (system store plus the harness CA) once, as the "
+        "check does; the check also reads the capabilities, certificate facts and timings it reports.",
         "",
     ]
 
@@ -358,23 +369,26 @@ def render(results, args):
         "## 4. Discovery (loopback DNS, HTTPS and Dovecot; medians)",
         "",
         f"One SRV query to the loopback DNS server: {ms(disc['srv_query'])}. The sequential sum is the "
-        "look-ups alone plus every stage of both servers' checks one after another.",
+        "look-ups alone plus every stage of both servers' checks one after another; for guessing, every "
+        f"probe run one after another, each given the guesser's patience ({guess.PATIENCE:g} s), plus the "
+        "checks. Guessing stops waiting for better-ranked silent names that patience after both sides had "
+        "an answer.",
         "",
         "| Case | Time to a checked configuration | Sequential sum of its probes | Ratio | Outcome |",
         "|---|---|---|---|---|",
     ]
     for case in disc["cases"]:
         if case.get("budget"):
-            found = f"{case['found_seconds']:.2f} s / " if "found_seconds" in case else ""
             lines.append(
-                f"| {case['name']} | {found}{case['seconds']:.2f} s | {case.get('note') or 'budget'} | "
+                f"| {case['name']} | {case['seconds']:.2f} s | budget | "
                 f"{case['seconds'] / case['budget']:.2f}× its budget ({case['budget']:g} s) | {case['outcome']} |"
             )
         elif case["sequential"] is None:
             lines.append(f"| {case['name']} | {ms(case['seconds'])} | (no probe) | | {case['outcome']} |")
         else:
+            found = f"{duration(case['found_seconds'])} / " if "found_seconds" in case else ""
             lines.append(
-                f"| {case['name']} | {ms(case['seconds'])} | {ms(case['sequential'])} | "
+                f"| {case['name']} | {found}{duration(case['seconds'])} | {duration(case['sequential'])} | "
                 f"{case['seconds'] / case['sequential']:.2f}× | {case['outcome']} |"
             )
     lines.append("")
