@@ -25,6 +25,11 @@ class TestEmailAccount(EmailAccountCase):
             }
         )
 
+    def test_the_apps_page_shows_a_description_not_the_readme_parsed_as_rst(self):
+        module = self.env["ir.module.module"].search([("name", "=", "email_account")])
+        self.assertIn("Create Email Account", module.description_html)
+        self.assertNotIn("system-message", module.description_html)  # docutils' complaints about Markdown
+
     def test_defaults_follow_the_address(self):
         account = self.env["email.account"].create(
             {"email": "carol@example.test", "smtp_host": "smtp.example.test", "incoming_host": "imap.example.test"}
