@@ -26,17 +26,6 @@ from .common import EmailAccountCase
 
 _logger = logging.getLogger(__name__)
 
-# (protocol, security) -> the harness service that serves it.
-SERVICES = {
-    ("imap", "ssl"): "imaps",
-    ("imap", "starttls"): "imap",
-    ("imap", "none"): "imap",
-    ("pop3", "ssl"): "pop3s",
-    ("pop3", "starttls"): "pop3",
-    ("pop3", "none"): "pop3",
-}
-
-
 def load_harness(servers):
     """The harness module (standard library only), for deliver and forget-pop-logins."""
     spec = importlib.util.spec_from_file_location("email_account_harness", servers["harness"])
@@ -115,7 +104,7 @@ class MailFetchingCase(EmailAccountCase):
             "incoming_host": self.hostname,
             "incoming_protocol": protocol,
             "incoming_security": security,
-            "incoming_port": self.port(SERVICES[(protocol, security)], instance),
+            "incoming_port": self.port(self.servers["services"][protocol][security], instance),
         }
 
 
@@ -127,7 +116,7 @@ class TestMailFetching(MailFetchingCase):
 
     def test_every_protocol_and_security_imports_once(self):
         account = self.account(incoming_safe_logon=True)
-        for protocol, security in SERVICES:
+        for protocol, security in [(p, s) for p in ("imap", "pop3") for s in self.servers["services"][p]]:
             with self.subTest(protocol=protocol, security=security):
                 account.write(self.incoming(protocol, security))
                 self.empty_mailbox(self.alice["email"])

@@ -2,22 +2,10 @@
 
 from mailcore import ServerSettings
 
-PORT_KEYS = {
-    ("smtp", "ssl"): "submissions",
-    ("smtp", "starttls"): "submission",
-    ("smtp", "none"): "submission",
-    ("imap", "ssl"): "imaps",
-    ("imap", "starttls"): "imap",
-    ("imap", "none"): "imap",
-    ("pop3", "ssl"): "pop3s",
-    ("pop3", "starttls"): "pop3",
-    ("pop3", "none"): "pop3",
-}
-
 
 def settings_for(servers, protocol, security, instance="main", user="alice", port_key=None, **changes):
     account = servers["users"][user]
-    port = servers["dovecot"][instance][port_key or PORT_KEYS[(protocol, security)]]
+    port = servers["dovecot"][instance][port_key or servers["services"][protocol][security]]
     values = {
         "protocol": protocol,
         "host": servers["hostname"],

@@ -41,19 +41,23 @@ def silent_options(dns, hole):
     )
 
 
+def harness_guess_ports(servers):
+    """Guessing aimed at the harness Dovecot: each (protocol, security) probed on its port."""
+    ports = servers["dovecot"]["main"]
+    return {
+        (protocol, security): ports[servers["services"][protocol][security]]
+        for protocol in PREFIXES
+        for security in ("ssl", "starttls")
+    }
+
+
 @contextlib.contextmanager
 def guessing(servers, answering, silent=()):
     """example.test, found only by guessing. The names in ``answering`` (prefixes such as "mail.")
     resolve to the harness Dovecot, every other guessed name to 127.0.0.2, where each guessed port
     accepts and never speaks; so do the guessed ports in ``silent`` ((protocol, security) pairs) on
     every name. Yields the discovery options."""
-    ports = servers["dovecot"]["main"]
-    services = {"ssl": ("imaps", "pop3s", "submissions"), "starttls": ("imap", "pop3", "submission")}
-    guess_ports = {
-        (protocol, security): ports[service]
-        for security, names in services.items()
-        for protocol, service in zip(("imap", "pop3", "smtp"), names, strict=True)
-    }
+    guess_ports = harness_guess_ports(servers)
     prefixes = {prefix for names in PREFIXES.values() for prefix in names}
     zone = {
         (f"{prefix}example.test", "A"): ["127.0.0.1" if prefix in answering else "127.0.0.2"] for prefix in prefixes

@@ -1,7 +1,7 @@
 """Each discovery source alone, then all of them ranked together, against a real DNS server, a real
 HTTPS server with the test CA, and the harness's Dovecot behind the names they give."""
 
-from discoveryenv import ALICE, document, options, srv_zone, xml_route
+from discoveryenv import ALICE, document, harness_guess_ports, options, srv_zone, xml_route
 from dnsserver import DnsServer
 from httpsserver import HttpsServer
 from mailcore.discovery import discover
@@ -108,15 +108,7 @@ def test_mx_of_a_hosted_domain_finds_the_bundled_provider(servers):
 
 
 def test_guessing_probes_the_usual_names_and_reads_the_login_methods(servers):
-    ports = servers["dovecot"]["main"]
-    guess_ports = {
-        ("imap", "ssl"): ports["imaps"],
-        ("imap", "starttls"): ports["imap"],
-        ("pop3", "ssl"): ports["pop3s"],
-        ("pop3", "starttls"): ports["pop3"],
-        ("smtp", "ssl"): ports["submissions"],
-        ("smtp", "starttls"): ports["submission"],
-    }
+    guess_ports = harness_guess_ports(servers)
     # Only imap., smtp. and mail. exist; the bare domain, pop. and pop3. do not resolve.
     zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in ("imap", "smtp", "mail")}
     with DnsServer(zone) as dns:

@@ -80,6 +80,12 @@ DOVECOT_INSTANCES = {
     "selfsigned": ("selfsigned", ALL_MECHANISMS),
 }
 DOVECOT_PORTS = ("imap", "imaps", "pop3", "pop3s", "submission", "submissions")
+# Which of a Dovecot instance's ports serves each protocol and security mode (servers.json "services").
+SERVICES = {
+    "smtp": {"ssl": "submissions", "starttls": "submission", "none": "submission"},
+    "imap": {"ssl": "imaps", "starttls": "imap", "none": "imap"},
+    "pop3": {"ssl": "pop3s", "starttls": "pop3", "none": "pop3"},
+}
 SMTP_SERVERS = ("sink", "popbeforesmtp", "smtps_aiosmtpd")
 
 # RFC 7919 ffdhe2048, used when Debian's /usr/share/dovecot/dh.pem is missing.
@@ -642,6 +648,7 @@ def servers_description(layout: Layout, certs: dict) -> dict:
         "hostname": HOSTNAME,
         "wrong_hostname": WRONG_HOSTNAME,
         "users": USERS,
+        "services": SERVICES,
         "dovecot": {
             name: {
                 **layout.dovecot_ports(name),
