@@ -4,19 +4,11 @@ import base64
 import imaplib
 
 from . import sasl
+from .probe import ProbeClient
 
 
-class _IMAP(imaplib.IMAP4):
-    """imaplib over the Probe's socket, so the deadline, TLS policy and error triage apply."""
-
-    def __init__(self, probe):
-        self._probe = probe
-        settings = probe.settings
-        super().__init__(settings.host, settings.port, timeout=max(probe.deadline.remaining(), 0.01))
-
-    def _create_socket(self, timeout):
-        self._probe.adopt(self.shutdown)
-        return self._probe.open_socket()
+class _IMAP(ProbeClient, imaplib.IMAP4):
+    _closer = "shutdown"
 
     def _get_capabilities(self):
         if "banner" not in self._probe.facts:

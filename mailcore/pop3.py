@@ -4,19 +4,11 @@ import base64
 import poplib
 
 from . import sasl
+from .probe import ProbeClient
 
 
-class _POP3(poplib.POP3):
-    """poplib over the Probe's socket, so the deadline, TLS policy and error triage apply."""
-
-    def __init__(self, probe):
-        self._probe = probe
-        settings = probe.settings
-        super().__init__(settings.host, settings.port, timeout=max(probe.deadline.remaining(), 0.01))
-
-    def _create_socket(self, timeout):
-        self._probe.adopt(self.close)
-        return self._probe.open_socket()
+class _POP3(ProbeClient, poplib.POP3):
+    pass
 
 
 def _text(value):

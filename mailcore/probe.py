@@ -199,6 +199,22 @@ class Probe:
         raise error
 
 
+class ProbeClient:
+    """Mixin for ``imaplib``/``poplib`` clients, whose constructor connects through ``_create_socket``:
+    here the Probe opens that socket, so the deadline, TLS policy and error triage apply."""
+
+    _closer = "close"  # the client's method that closes its socket and file objects
+
+    def __init__(self, probe):
+        self._probe = probe
+        settings = probe.settings
+        super().__init__(settings.host, settings.port, timeout=max(probe.deadline.remaining(), 0.01))
+
+    def _create_socket(self, timeout):
+        self._probe.adopt(getattr(self, self._closer))
+        return self._probe.open_socket()
+
+
 def _connect_host(settings):
     return settings.address or settings.host
 
