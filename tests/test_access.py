@@ -40,6 +40,24 @@ class TestAccess(EmailAccountCase):
         self.assertTrue(admin.has_group("email_account.group_email_account_manager"))
         self.assertEqual(self.account.with_user(admin).password, SECRET, "system code may read it")
 
+    def test_every_manager_reaches_the_menu(self):
+        """A manager who is no Settings administrator still finds Settings > Master Data > Email Accounts."""
+
+        def reachable(user):
+            menus = self.env["ir.ui.menu"].with_user(user).load_menus(debug=False)
+            found, todo = set(), list(menus["root"]["children"])
+            while todo:
+                found.add(todo[-1])
+                todo.extend(menus[todo.pop()]["children"])
+            return found
+
+        menu = self.env.ref("email_account.email_account_menu")
+        admin = new_test_user(self.env, "ea_admin", groups="base.group_system", context={"no_reset_password": True})
+        self.assertIn(menu.id, reachable(self.manager))
+        self.assertIn(menu.id, reachable(admin))
+        self.assertNotIn(menu.id, reachable(self.erp_manager))
+        self.assertNotIn(self.env.ref("base.menu_administration").id, reachable(self.employee))
+
     def test_other_internal_users_have_no_access(self):
         for user in (self.employee, self.erp_manager):
             with self.assertRaises(AccessError):
