@@ -239,7 +239,8 @@ class EmailAccount(models.Model):
         commits and calls again, in this run or the next, on any worker: a crash loses one batch at most.
         """
         cutoff = self.env.context.get("lastcall") or fields.Datetime.now() - timedelta(hours=1)
-        domain = ["|", ("last_check_date", "=", False), ("last_check_date", "<", cutoff)]
+        # <=: the last run may have completed in the second of its last check (both stored to the second).
+        domain = ["|", ("last_check_date", "=", False), ("last_check_date", "<=", cutoff)]
         accounts = self.sudo().search(domain, order="last_check_date asc nulls first, id", limit=batch_size)
         done = len(accounts._check_and_record(CRON_BATCH_BUDGET))
         remaining = self.sudo().search_count(domain)
