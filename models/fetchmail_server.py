@@ -26,24 +26,44 @@ class FetchmailServer(models.Model):
 
     def connect(self, allow_archived=False):
         self.ensure_one()
-        account = self.email_account_ids[:1]
+        account = self._email_account()
         if not account or not (self.active or allow_archived):
             return super().connect(allow_archived=allow_archived)
         return account._open_session("incoming")
 
     def fetch_mail(self, raise_exception=True):
         """Meant for the cron, like stock: commits after each imported message."""
-        linked = self.filtered("email_account_ids")
+        linked = self.filtered(lambda server: server.sudo().email_account_ids)
         if self - linked:
             super(FetchmailServer, self - linked).fetch_mail(raise_exception=raise_exception)
         for server in linked:
             # In the account's company: the records the messages create belong to it.
-            server.with_company(server.email_account_ids[:1].company_id)._fetch_account_mail(raise_exception)
+            server.with_company(server._email_account().company_id)._fetch_account_mail(raise_exception)
         return True
+
+    def _email_account(self):
+        """The account this server belongs to, in its company. Found as superuser, as sending does: the
+        company rule must not make a linked server look unlinked to an administrator of another company
+        (stock fetching would then run, and delete the POP3 copies the account keeps)."""
+        account = self.sudo().email_account_ids[:1]
+        if not account or self.env.su:
+            return account
+        if account.company_id not in self.env.user.company_ids:
+            raise UserError(
+                self.env._(
+                    "The incoming server %(server)s belongs to the email account %(account)s of %(company)s, "
+                    "which you are not a member of. Its mail is fetched by the scheduled action, or by a user "
+                    "of that company.",
+                    server=self.name,
+                    account=account.display_name,
+                    company=account.company_id.name,
+                )
+            )
+        return account.with_env(self.env).with_company(account.company_id)
 
     def _fetch_account_mail(self, raise_exception):
         self.ensure_one()
-        account = self.email_account_ids[:1]
+        account = self._email_account()
         _logger.info("start checking for new emails of account %s on server %s", account.email, self.name)
         try:
             client = account._open_session("incoming")

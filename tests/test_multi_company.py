@@ -3,7 +3,7 @@ fetches through its own account only; a user of both sees both."""
 
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import EmailAccountCase
@@ -158,4 +158,25 @@ class TestFetchingPerCompany(MailFetchingCase):
         with patch.object(partner_class, "message_new", message_new):
             server_b.fetch_mail()
         self.assertEqual(seen, [company_b])
+        self.assertEqual(self.on_server(self.alice["email"]), 0)
+
+    def test_another_company_server_is_not_fetched_by_a_non_member(self):
+        """An administrator outside the account's company gets a reason, not stock fetching."""
+        self.empty_mailbox(self.alice["email"])
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        account_b = self.account(name="B", company_id=company_b.id, keep_copies=False)
+        account_b.fetchmail_server_id.object_id = self.env["ir.model"]._get("res.partner")
+        self.deliver(self.reply("Hello B", reply=False))
+        admin = new_test_user(
+            self.env,
+            "mc_fetch_admin",
+            groups="base.group_system",
+            company_id=self.env.company.id,
+            company_ids=[self.env.company.id],
+            context={"no_reset_password": True},
+        )
+        with self.assertRaisesRegex(UserError, "of Company B, which you are not a member of"):
+            account_b.fetchmail_server_id.with_user(admin).fetch_mail()
+        self.assertEqual(self.on_server(self.alice["email"]), 1)
+        account_b.fetchmail_server_id.fetch_mail()  # the scheduled action's way: as superuser
         self.assertEqual(self.on_server(self.alice["email"]), 0)
