@@ -20,9 +20,11 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,7 +69,7 @@ def main():
             servers = json.load(handle)
         with Blackhole() as silent:
             results = {"pure": pure_rows(servers, args, silent.port)}
-            odoo = Odoo.from_environment(state_dir)
+            odoo = Odoo.from_environment()
             if odoo:
                 with odoo:
                     results["odoo"] = odoo_rows(odoo, path, args, silent.port)
@@ -133,21 +135,21 @@ def pure_rows(servers, args, silent_port):
 class Odoo:
     """A throwaway database with email_account installed, and the odoo_rows.py runner on it."""
 
-    def __init__(self, path, python, state_dir):
+    def __init__(self, path, python):
         self.path, self.python = path, python
-        self.addons = os.path.join(state_dir, "addons")
+        self.addons = None
         self.database = f"email_account_bench_{os.getpid()}"
 
     @classmethod
-    def from_environment(cls, state_dir):
+    def from_environment(cls):
         path, python = os.environ.get("ODOO_PATH"), os.environ.get("ODOO_PYTHON")
-        return cls(path, python, state_dir) if path and python else None
+        return cls(path, python) if path and python else None
 
     def __enter__(self):
-        os.makedirs(self.addons, exist_ok=True)
-        link = os.path.join(self.addons, "email_account")
-        if not os.path.islink(link):
-            os.symlink(ROOT, link)
+        # Outside the checkout: a link back to the addon from inside it would send Odoo's translation
+        # exporter (which follows links) round in circles.
+        self.addons = tempfile.mkdtemp(prefix="email_account_bench_")
+        os.symlink(ROOT, os.path.join(self.addons, "email_account"))
         subprocess.run(["dropdb", "--if-exists", self.database], check=True, capture_output=True)
         subprocess.run(
             [
@@ -172,6 +174,7 @@ class Odoo:
 
     def __exit__(self, *exc):
         subprocess.run(["dropdb", "--if-exists", self.database], check=False, capture_output=True)
+        shutil.rmtree(self.addons, ignore_errors=True)
 
     @property
     def addons_path(self):

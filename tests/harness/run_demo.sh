@@ -29,13 +29,17 @@ fi
 ensure_postgres || { say "PostgreSQL could not be started"; exit 1; }
 ensure_odoo_python_requirements || { say "could not install requirements.txt into $ODOO_PYTHON"; exit 1; }
 
-addons_dir="$ROOT/.run/addons"
-mkdir -p "$addons_dir"
-ln -sfn "$ROOT" "$addons_dir/$ADDON"
+# Outside the checkout: a link back to the addon from inside it would send Odoo's translation
+# exporter (which follows links) round in circles.
+addons_dir="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_demo.XXXXXX")"
+ln -s "$ROOT" "$addons_dir/$ADDON"
 odoo_bin=("$ODOO_PYTHON" "$ODOO_PATH/odoo-bin")
 options=(--addons-path="$ODOO_PATH/addons,$addons_dir" --data-dir="$ROOT/.run/odoo-data" -d "$DB" --db-filter="^$DB\$")
 
-stop_servers() { "$VENV_PY" "$HARNESS" stop --state-dir "$STATE_DIR" >/dev/null; }
+stop_servers() {
+    "$VENV_PY" "$HARNESS" stop --state-dir "$STATE_DIR" >/dev/null
+    rm -rf -- "$addons_dir"
+}
 trap stop_servers EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
