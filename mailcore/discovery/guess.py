@@ -98,11 +98,6 @@ def _settled(attempts, answered, pending):
     return True
 
 
-def _asked(server):
-    """The security we probed with: a plain answer comes from a STARTTLS probe."""
-    return "starttls" if server.security == "none" else server.security
-
-
 def probe(attempt, email, resolver, deadline, options, cafile):
     """The server found at one candidate (Deadline ``deadline``), or None."""
     protocol, host, security = attempt
