@@ -70,7 +70,6 @@ def login(client, probe):
     if "LOGINDISABLED" not in client.capabilities:
         offered.append("LOGIN-COMMAND")
     name = sasl.choose(offered, probe)
-    probe.facts["login_method"] = name
     password = settings.password.reveal()
     try:
         if name == "LOGIN-COMMAND":

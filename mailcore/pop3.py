@@ -78,7 +78,6 @@ def login(client, probe):
     if "USER" in client.capabilities or not client.capabilities:
         offered.append("USER")
     name = sasl.choose(offered, probe)
-    probe.facts["login_method"] = name
     password = settings.password.reveal()
     try:
         if name == "APOP":

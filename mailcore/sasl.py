@@ -18,12 +18,14 @@ SAFE = frozenset({"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "APOP"})
 
 
 def choose(offered, probe):
-    """The strongest offered mechanism allowed; fails naming what the server offers."""
+    """The strongest offered mechanism allowed, recorded as the probe's ``login_method``; fails naming
+    what the server offers."""
     settings = probe.settings
     offered_upper = [name.upper() for name in offered]
     wanted = [settings.auth_mechanism.upper()] if settings.auth_mechanism else RANKING
     for name in wanted:
         if name in offered_upper and (name in SAFE or not settings.safe_logon):
+            probe.facts["login_method"] = name
             return name
     shown = ", ".join(name for name in offered_upper if name != "LOGIN-COMMAND") or "none"
     raise probe.fail("auth_mechanism_unavailable", offered=shown)

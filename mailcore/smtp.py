@@ -81,7 +81,6 @@ def login(client, probe):
         probe.facts["login_method"] = None
         return
     name = sasl.choose(offered, probe)
-    probe.facts["login_method"] = name
     mechanism = sasl.Mechanism(name, settings.login, settings.password.reveal())
     initial = mechanism.initial()
     command = name if initial is None else f"{name} {base64.b64encode(initial).decode() or '='}"
