@@ -1,4 +1,4 @@
-# Shared by run_tests.sh (the Odoo tier) and run_demo.sh (`make run`): finding an Odoo 18,
+# Shared by run_tests.sh (lint and the Odoo tier) and run_demo.sh (`make run`): finding an Odoo 18,
 # starting PostgreSQL, and giving Odoo's Python what the addon imports. Expects ROOT and say().
 
 # Sets ODOO_PATH / ODOO_PYTHON; returns 1 when no Odoo is configured or importable.
@@ -69,4 +69,14 @@ EOF
         say "installing requirements.txt into $ODOO_PYTHON"
         "$ODOO_PYTHON" -m pip install -q -r "$ROOT/requirements.txt" || return 1
     fi
+}
+
+# Prints a new temporary folder holding a link named email_account to the checkout (an addons path;
+# pylint's module names).
+# Outside the checkout: a link back to the addon from inside it would send Odoo's translation exporter
+# (which follows links) round in circles. The caller removes the folder.
+linked_addons_dir() {
+    local dir
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/email_account_$1.XXXXXX")" || return 1
+    ln -s "$ROOT" "$dir/email_account" && printf '%s\n' "$dir"
 }

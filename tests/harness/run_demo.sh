@@ -29,10 +29,7 @@ fi
 ensure_postgres || { say "PostgreSQL could not be started"; exit 1; }
 ensure_odoo_python_requirements || { say "could not install requirements.txt into $ODOO_PYTHON"; exit 1; }
 
-# Outside the checkout: a link back to the addon from inside it would send Odoo's translation
-# exporter (which follows links) round in circles.
-addons_dir="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_demo.XXXXXX")"
-ln -s "$ROOT" "$addons_dir/$ADDON"
+addons_dir="$(linked_addons_dir demo)" || exit 1
 odoo_bin=("$ODOO_PYTHON" "$ODOO_PATH/odoo-bin")
 options=(--addons-path="$ODOO_PATH/addons,$addons_dir" --data-dir="$ROOT/.run/odoo-data" -d "$DB" --db-filter="^$DB\$")
 

@@ -74,9 +74,8 @@ run_lint() {
     else
         # Lint through a symlink named like the addon, so module names (and pylint-odoo's
         # checks that use them) do not depend on the name of the clone's folder.
-        lint_dir="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_lint.XXXXXX")"
+        lint_dir="$(linked_addons_dir lint)"
         tmp_dirs+=("$lint_dir")
-        ln -s "$ROOT" "$lint_dir/$ADDON"
         (cd "$lint_dir" && "$ROOT/.venv/bin/pylint" --rcfile="$ROOT/.pylintrc" --load-plugins=pylint_odoo \
             --valid-odoo-versions=18.0 "${files[@]/#/$ADDON/}") || ok=1
         ((ok)) || say "pylint: no findings"
@@ -169,9 +168,8 @@ run_odoo_tier() {
         return
     fi
 
-    addons_dir="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_odoo.XXXXXX")"
+    addons_dir="$(linked_addons_dir odoo)"
     tmp_dirs+=("$addons_dir")
-    ln -s "$ROOT" "$addons_dir/$ADDON"
     mkdir -p "$addons_dir/.data"
     printf '[options]\n' >"$addons_dir/.odoo.conf"
     odoo_db="${ADDON}_test_$$"
