@@ -41,6 +41,20 @@ class MailServersMixin:
             return cls.servers["smtp"][service]
         return cls.servers["dovecot"][instance][service]
 
+    @classmethod
+    def account_values(cls, user="alice", **values):
+        """A harness user's account: SMTP with STARTTLS and IMAP over SSL on the main Dovecot."""
+        return {
+            "email": cls.servers["users"][user]["email"],
+            "password": cls.servers["users"][user]["password"],
+            "smtp_host": cls.hostname,
+            "smtp_security": "starttls",
+            "smtp_port": cls.port("submission"),
+            "incoming_host": cls.hostname,
+            "incoming_port": cls.port("imaps"),
+            **values,
+        }
+
 
 class EmailAccountCase(MailServersMixin, TransactionCase):
     def start(self, **values):

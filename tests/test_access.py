@@ -23,17 +23,7 @@ class TestAccess(EmailAccountCase):
         )
         cls.employee = new_test_user(cls.env, "ea_employee", groups="base.group_user", context=context)
         cls.erp_manager = new_test_user(cls.env, "ea_erp", groups="base.group_erp_manager", context=context)
-        cls.account = cls.env["email.account"].create(
-            {
-                "email": cls.alice["email"],
-                "password": SECRET,
-                "smtp_host": cls.hostname,
-                "smtp_security": "starttls",
-                "smtp_port": cls.port("submission"),
-                "incoming_host": cls.hostname,
-                "incoming_port": cls.port("imaps"),
-            }
-        )
+        cls.account = cls.env["email.account"].create(cls.account_values(password=SECRET))
 
     def test_settings_administrators_are_managers(self):
         admin = new_test_user(self.env, "ea_admin", groups="base.group_system", context={"no_reset_password": True})
@@ -93,18 +83,7 @@ class TestAccess(EmailAccountCase):
 
     def test_manager_manages_accounts(self):
         Account = self.env["email.account"].with_user(self.manager)
-        account = Account.create(
-            {
-                "email": self.bob["email"],
-                "login": self.bob["login"],
-                "password": self.bob["password"],
-                "smtp_host": self.hostname,
-                "smtp_security": "starttls",
-                "smtp_port": self.port("submission"),
-                "incoming_host": self.hostname,
-                "incoming_port": self.port("imaps"),
-            }
-        )
+        account = Account.create(self.account_values("bob", login=self.bob["login"]))
         self.assertTrue(account.sudo().mail_server_id, "the linked servers are created for a manager too")
         account.action_check_connection()
         self.assertEqual(account.check_state, "ok", account.last_check_message)

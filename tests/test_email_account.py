@@ -12,18 +12,7 @@ from .common import EmailAccountCase
 @tagged("post_install", "-at_install")
 class TestEmailAccount(EmailAccountCase):
     def create_account(self, **values):
-        return self.env["email.account"].create(
-            {
-                "email": self.alice["email"],
-                "password": self.alice["password"],
-                "smtp_host": self.hostname,
-                "smtp_security": "starttls",
-                "smtp_port": self.port("submission"),
-                "incoming_host": self.hostname,
-                "incoming_port": self.port("imaps"),
-                **values,
-            }
-        )
+        return self.env["email.account"].create(self.account_values(**values))
 
     def test_the_apps_page_shows_a_description_not_the_readme_parsed_as_rst(self):
         module = self.env["ir.module.module"].search([("name", "=", "email_account")])

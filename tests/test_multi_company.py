@@ -32,17 +32,9 @@ class TestMultiCompany(EmailAccountCase):
         cls.user_a = user("mc_user_a", [cls.company_a])
         cls.user_b = user("mc_user_b", [cls.company_b])
         cls.user_ab = user("mc_user_ab", [cls.company_a, cls.company_b])
-        values = {
-            "email": cls.alice["email"],
-            "password": cls.alice["password"],
-            "smtp_host": cls.hostname,
-            "smtp_security": "starttls",
-            "smtp_port": cls.port("submission"),
-            "incoming_host": cls.hostname,
-            "incoming_port": cls.port("imaps"),
-        }
-        cls.account_a = cls.env["email.account"].with_user(cls.user_a).create({**values, "name": "A"}).sudo()
-        cls.account_b = cls.env["email.account"].with_user(cls.user_b).create({**values, "name": "B"}).sudo()
+        Account = cls.env["email.account"]
+        cls.account_a = Account.with_user(cls.user_a).create(cls.account_values(name="A")).sudo()
+        cls.account_b = Account.with_user(cls.user_b).create(cls.account_values(name="B")).sudo()
 
     def test_company_defaults_to_the_current_one(self):
         self.assertEqual(self.account_a.company_id, self.company_a)
