@@ -37,8 +37,9 @@ class FetchmailServer(models.Model):
         if self - linked:
             super(FetchmailServer, self - linked).fetch_mail(raise_exception=raise_exception)
         for server in linked:
+            account = server._email_account()
             # In the account's company: the records the messages create belong to it.
-            server.with_company(server._email_account().company_id)._fetch_account_mail(raise_exception)
+            server.with_env(account.env)._fetch_account_mail(account, raise_exception)
         return True
 
     def _email_account(self):
@@ -46,9 +47,9 @@ class FetchmailServer(models.Model):
         company rule must not make a linked server look unlinked to an administrator of another company
         (stock fetching would then run, and delete the POP3 copies the account keeps)."""
         account = self.sudo().email_account_ids[:1]
-        if not account or self.env.su:
+        if not account:
             return account
-        if account.company_id not in self.env.user.company_ids:
+        if not self.env.su and account.company_id not in self.env.user.company_ids:
             raise UserError(
                 self.env._(
                     "The incoming server %(server)s belongs to the email account %(account)s of %(company)s, "
@@ -61,9 +62,8 @@ class FetchmailServer(models.Model):
             )
         return account.with_env(self.env).with_company(account.company_id)
 
-    def _fetch_account_mail(self, raise_exception):
+    def _fetch_account_mail(self, account, raise_exception):
         self.ensure_one()
-        account = self._email_account()
         _logger.info("start checking for new emails of account %s on server %s", account.email, self.name)
         try:
             client = account._open_session("incoming")
