@@ -1,9 +1,12 @@
 # Shared by run_tests.sh (lint and the Odoo tier) and run_demo.sh (`make run`): finding an Odoo 18,
 # starting PostgreSQL, and giving Odoo's Python what the addon imports. Expects ROOT and say().
 
-# Sets ODOO_PATH / ODOO_PYTHON; returns 1 when no Odoo is configured or importable.
+# Sets ODOO_PATH / ODOO_PYTHON, in this order: ODOO_PATH (+ ODOO_PYTHON) as given; a Python that can
+# `import odoo`; else the source named by ODOO_SOURCE (default: ../shared/odoo/odoo-18.0.tar.gz, else a
+# shallow clone of Odoo's 18.0 branch), unpacked once into .odoo/ with its own venv (odoo_setup.py).
+# Returns 1, having said why in one line, when none can be had.
 find_odoo() {
-    local py path
+    local py path found
     if [[ -n "${ODOO_PATH:-}" ]]; then
         ODOO_PYTHON="${ODOO_PYTHON:-python3}"
         return 0
@@ -17,7 +20,9 @@ find_odoo() {
             return 0
         fi
     done
-    return 1
+    found="$(PYTHONPATH="$ROOT/tests/harness" "$ROOT/.venv/bin/python" "$ROOT/tests/harness/odoo_setup.py" "$ROOT")" ||
+        return 1
+    { read -r ODOO_PATH && read -r ODOO_PYTHON; } <<<"$found"
 }
 
 # Prints the major version of the Odoo at ODOO_PATH run by ODOO_PYTHON (empty if it does not import).
@@ -71,12 +76,17 @@ EOF
     fi
 }
 
-# Prints a new temporary folder holding a link named email_account to the checkout (an addons path;
-# pylint's module names).
-# Outside the checkout: a link back to the addon from inside it would send Odoo's translation exporter
+# Prints a new temporary folder holding a folder email_account/ whose entries link to the checkout's
+# (an addons path; pylint's module names). Hidden entries (.git, .venv, .odoo with a whole Odoo
+# source, .run) are left out, so Odoo's translation exporter and pylint never walk them; and the
+# folder is outside the checkout, as a link back to the addon from inside it would send the exporter
 # (which follows links) round in circles. The caller removes the folder.
 linked_addons_dir() {
-    local dir
+    local dir entry
     dir="$(mktemp -d "${TMPDIR:-/tmp}/email_account_$1.XXXXXX")" || return 1
-    ln -s "$ROOT" "$dir/email_account" && printf '%s\n' "$dir"
+    mkdir "$dir/email_account" || return 1
+    for entry in "$ROOT"/*; do
+        ln -s "$entry" "$dir/email_account/" || return 1
+    done
+    printf '%s\n' "$dir"
 }
