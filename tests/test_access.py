@@ -9,7 +9,7 @@ from .common import EmailAccountCase
 SECRET = "Secret-Pässword-77"
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestAccess(EmailAccountCase):
     @classmethod
     def setUpClass(cls):

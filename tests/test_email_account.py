@@ -9,7 +9,7 @@ from odoo.tools import mute_logger
 from .common import EmailAccountCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccount(EmailAccountCase):
     def create_account(self, **values):
         return self.env["email.account"].create(self.account_values(**values))

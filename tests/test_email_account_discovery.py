@@ -7,7 +7,7 @@ from .common import EmailAccountCase
 from .core.dnsserver import DnsServer
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccountDiscovery(EmailAccountCase):
     @classmethod
     def setUpClass(cls):

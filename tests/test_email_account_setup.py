@@ -6,7 +6,7 @@ from odoo.tests import Form, tagged
 from .common import EmailAccountCase, TcpRelay
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccountSetup(EmailAccountCase):
     def next(self, wizard, **values):
         """Fill the current step as the user would and press Next."""

@@ -8,7 +8,7 @@ from odoo.tests import tagged
 from .common import EmailAccountCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestHealthCheck(EmailAccountCase):
     @classmethod
     def setUpClass(cls):

@@ -7,13 +7,9 @@ the test's transaction.
 
 import datetime
 import hashlib
-import imaplib
 import importlib.util
-import logging
 import ssl
 import subprocess
-import time
-import tracemalloc
 import uuid
 from unittest.mock import patch
 
@@ -24,7 +20,6 @@ from odoo.tests import tagged
 
 from .common import EmailAccountCase
 
-_logger = logging.getLogger(__name__)
 
 def load_harness(servers):
     """The harness module (standard library only), for deliver and forget-pop-logins."""
@@ -108,7 +103,7 @@ class MailFetchingCase(EmailAccountCase):
         }
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestMailFetching(MailFetchingCase):
     def setUp(self):
         super().setUp()
@@ -248,65 +243,3 @@ class TestMailFetching(MailFetchingCase):
         self.assertEqual(client._probe.facts["login_method"], "SCRAM-SHA-256")
         self.assertTrue(client._probe.facts["tls_version"])
         client.quit()
-
-
-@tagged("post_install", "-at_install")
-class TestMailFetchingAtScale(MailFetchingCase):
-    """2,000 messages: none imported twice, and never more than one body held at a time."""
-
-    COUNT = 2000
-    BODY = "x" * 76 + "\r\n"
-    LINES = 256  # about 20 kB a message, 40 MB in all
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        bob = cls.bob
-        context = ssl.create_default_context(cafile=cls.servers["ca_file"])
-        with imaplib.IMAP4_SSL(cls.hostname, cls.port("imaps"), ssl_context=context) as client:
-            client.login(bob["login"], bob["password"])
-            client.select("INBOX")
-            client.expunge()
-            for number in range(cls.COUNT):
-                client.append("INBOX", None, None, cls.big_reply(number))
-
-    @classmethod
-    def big_reply(cls, number):
-        headers = (
-            "From: Customer <customer@example.test>\r\n"
-            f"To: {cls.bob['email']}\r\n"
-            f"Subject: Re: offer, part {number}\r\n"
-            f"Message-Id: <scale-{number}-{uuid.uuid4().hex}@example.test>\r\n"
-            f"In-Reply-To: {cls.thread_message_id}\r\n\r\n"
-        )
-        return (headers + cls.BODY * cls.LINES).encode()
-
-    def test_two_thousand_messages(self):
-        account = self.env["email.account"].create(
-            {
-                "email": self.bob["email"],
-                "login": self.bob["login"],
-                "password": self.bob["password"],
-                "use_for_sending": False,
-                "keep_copies": True,
-                **self.incoming("imap", "ssl"),
-            }
-        )
-        size = len(self.big_reply(0))
-        tracemalloc.start()
-        started = time.perf_counter()
-        self.fetch()
-        elapsed = time.perf_counter() - started
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        _logger.info(
-            "Fetched %d messages of %d bytes in %.1f s (%.1f ms each, tracemalloc on); peak %.1f MB",
-            self.COUNT, size, elapsed, elapsed * 1000 / self.COUNT, peak / 2**20,
-        )  # fmt: skip
-        self.assertEqual(account.imported_count, self.COUNT, account.last_fetch_error)
-        self.assertEqual(self.imported(), self.COUNT)
-        keys = self.env["email.account.message"].search([("account_id", "=", account.id)]).mapped("uid")
-        self.assertEqual(len(keys), len(set(keys)), "no message imported twice")
-        self.assertLess(peak, self.COUNT * size / 20, "the fetch holds one message at a time, not the mailbox")
-        self.fetch()
-        self.assertEqual(self.imported(), self.COUNT, "fetched again, imported once")

@@ -24,7 +24,7 @@ from .test_mail_fetching import load_harness
 RECIPIENTS = ["carol@example.test", "dave@example.test"]
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestMailSending(EmailAccountCase):
     @classmethod
     def setUpClass(cls):

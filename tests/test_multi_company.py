@@ -10,7 +10,7 @@ from .common import EmailAccountCase
 from .test_mail_fetching import MailFetchingCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestMultiCompany(EmailAccountCase):
     @classmethod
     def setUpClass(cls):
@@ -125,7 +125,7 @@ class TestMultiCompany(EmailAccountCase):
         self.assertFalse(server, "Odoo's own configuration (odoo-bin), not company A's or B's mailbox")
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestFetchingPerCompany(MailFetchingCase):
     """Both companies read alice's mailbox; what company B's server imports is created in company B."""
 

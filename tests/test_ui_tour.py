@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, tagged
 from .common import MailServersMixin
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccountTour(MailServersMixin, HttpCase):
     def test_setup_tour(self):
         # The tour types the harness's ports, which only this side knows.

@@ -1,9 +1,7 @@
 """Every bad input is refused with a clear message, and nothing (account or linked server) is saved."""
 
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
-
-from .common import EmailAccountCase
+from odoo.tests import TransactionCase, tagged
 
 GOOD = {
     "email": "valid@example.test",
@@ -61,7 +59,7 @@ BAD_INPUTS = [
 
 
 @tagged("post_install", "-at_install")
-class TestValidation(EmailAccountCase):
+class TestValidation(TransactionCase):
     def assert_refused(self, values, message):
         values = {**GOOD, **values}
         servers_before = self.env["ir.mail_server"].search_count([]), self.env["fetchmail.server"].search_count([])
