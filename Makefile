@@ -22,7 +22,7 @@ VENV_PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-stamp
 HARNESS_STATE_DIR ?= $(ROOT)/.run/harness
 HARNESS := $(VENV_PY) $(ROOT)/tests/harness/mailservers.py
-APT_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-submissiond
+APT_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-submissiond postgresql chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The email_account test runner: `run_tests.sh [all|lint|pure|odoo]`.
-# `make test` runs `all`, `make lint` runs `lint`; `pure` / `odoo` start the servers and run one tier.
+# The email_account test runner: `run_tests.sh [all|lint|pure|odoo|odoo-orm]`.
+# `make test` runs `all`, `make lint` runs `lint`; `pure` / `odoo` start the servers and run one tier;
+# `odoo-orm` runs the Odoo tests that need no mail server, without starting any.
 #
 #   1. lint: ruff + pylint-odoo over the repository, oca-checks-po over i18n/
 #   2. start the harness mail servers (stopped again on exit, whatever happens)
 #   3. pure tier: pytest tests/core
-#   4. Odoo tier: odoo-bin --test-enable on a fresh database, when an Odoo 18 is found
-#      (ODOO_PATH=/dir/with/odoo-bin [ODOO_PYTHON=python], or a python3 that can `import odoo`)
-#   5. one closing line "N passed, M failed"; the exit status is non-zero if anything failed
-#      (a lint failure or a tier that could not run counts as one failure).
+#   4. Odoo tier: odoo-bin --test-enable on a fresh database, with the Odoo that find_odoo resolves
+#      (odoo_env.sh: ODOO_PATH, an importable odoo, else ODOO_SOURCE / ../shared/odoo unpacked into
+#      .odoo/); an Odoo that cannot be had, a missing browser or a skipped test is a failure
+#   5. one closing line "N passed, M failed" over both tiers; the exit status is non-zero if anything
+#      failed (a lint failure or a tier that could not run counts as one failure).
 #
 # Expects the .venv made by `make deps`.  Environment knobs: HARNESS_STATE_DIR, HARNESS_BASE_PORT,
-# ODOO_PATH, ODOO_PYTHON, PYTEST_ADDOPTS.
+# ODOO_PATH, ODOO_PYTHON, ODOO_SOURCE, ODOO_TEST_TAGS, PYTEST_ADDOPTS.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -58,7 +60,7 @@ trap 'exit 143' TERM
 # ----------------------------------------------------------------------------- lint
 
 python_files() {
-    find . \( -name .venv -o -name .run -o -name .git -o -name node_modules \) -prune -o -name '*.py' -print |
+    find . \( -name .venv -o -name .odoo -o -name .run -o -name .git -o -name node_modules \) -prune -o -name '*.py' -print |
         sed 's|^\./||' | sort
 }
 
@@ -129,16 +131,23 @@ run_pure_tier() {
 
 # ----------------------------------------------------------------------------- Odoo tier
 
+# Prints the browser Odoo's tours will use (Odoo looks for these names on PATH).
+chrome_browser() {
+    command -v chromium || command -v chromium-browser || command -v google-chrome || command -v google-chrome-stable
+}
+
 free_port() {
     "$VENV_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# run_odoo_tier TAGS: install the addon in a fresh database and run the tests Odoo selects by TAGS.
 run_odoo_tier() {
-    local version addons_dir log="$REPORT_DIR/odoo.log" rc result n_failed n_errors n_tests bad
-    section "Odoo tier"
+    local tags="$1" version addons_dir browser log="$REPORT_DIR/odoo.log" rc result n_failed n_errors n_tests bad
+    section "Odoo tier${tags:+ ($tags)}"
     if ! find_odoo; then
-        say "=== ODOO TIER SKIPPED: no Odoo 18 found (set ODOO_PATH=/path/to/odoo and ODOO_PYTHON=/path/to/python) ==="
-        return 0
+        problem "Odoo tier: no Odoo 18 could be set up (see the line above); ODOO_PATH + ODOO_PYTHON name one by hand"
+        failed=$((failed + 1))
+        return
     fi
     if [[ ! -f "$ODOO_PATH/odoo-bin" ]]; then
         problem "Odoo tier: ODOO_PATH=$ODOO_PATH has no odoo-bin"
@@ -156,9 +165,14 @@ run_odoo_tier() {
         failed=$((failed + 1))
         return
     fi
-    say "Odoo: $ODOO_PATH (python: $ODOO_PYTHON)"
+    if ! browser="$(chrome_browser)"; then
+        problem "Odoo tier: no chromium for the browser tours: apt-get install chromium (make deps does)"
+        failed=$((failed + 1))
+        return
+    fi
+    say "Odoo: $ODOO_PATH (python: $ODOO_PYTHON; browser: $browser)"
     if ! ensure_postgres; then
-        problem "Odoo tier: PostgreSQL could not be started"
+        problem "Odoo tier: PostgreSQL could not be started (see the line above)"
         failed=$((failed + 1))
         return
     fi
@@ -177,7 +191,7 @@ run_odoo_tier() {
 
     "$ODOO_PYTHON" "$ODOO_PATH/odoo-bin" --config="$addons_dir/.odoo.conf" \
         -d "$odoo_db" --addons-path="$ODOO_PATH/addons,$addons_dir" --data-dir="$addons_dir/.data" \
-        -i "$ADDON" --test-enable --test-tags "/$ADDON" --stop-after-init --without-demo=all \
+        -i "$ADDON" --test-enable --test-tags "$tags" --stop-after-init --without-demo=all \
         --http-port "$(free_port)" --max-cron-threads=0 --log-level=test 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
 
@@ -203,6 +217,12 @@ run_odoo_tier() {
         problem "Odoo tier: no odoo.tests.stats line for $ADDON in $log"
         bad=1
     fi
+    # A skipped test proves nothing (Odoo skips a tour when it finds no browser, for one).
+    if grep -qE 'odoo\.tests\.result: skipped ' "$log"; then
+        problem "Odoo tier: tests were skipped, which counts as a failure:"
+        grep -E 'odoo\.tests\.result: skipped ' "$log" | head -n 20
+        bad=1
+    fi
     if grep -qE ' (ERROR|CRITICAL) |FAIL:|Traceback' "$log"; then
         problem "Odoo tier: errors in the log ($log):"
         grep -nE ' (ERROR|CRITICAL) |FAIL:|Traceback' "$log" | head -n 20
@@ -222,15 +242,37 @@ if [[ ! -x "$VENV_PY" ]]; then
 fi
 mkdir -p "$REPORT_DIR"
 
+# Starts the harness mail servers on the first free base port of a few (unless HARNESS_BASE_PORT
+# names one), so two checkouts, or `make test` beside `make run`, do not collide.
+start_servers() {
+    local base started_at=$SECONDS
+    section "starting the harness mail servers"
+    servers_started=1
+    for base in ${HARNESS_BASE_PORT:-21000 21500 22000 22500 23000 23500}; do
+        if servers_json="$("$VENV_PY" "$HARNESS" start --state-dir "$STATE_DIR" --base-port "$base")"; then
+            export EMAIL_ACCOUNT_TEST_SERVERS="$servers_json"
+            say "EMAIL_ACCOUNT_TEST_SERVERS=$servers_json (base port $base, up in $((SECONDS - started_at))s)"
+            return 0
+        fi
+    done
+    problem "the harness mail servers did not start (see the lines above and $STATE_DIR)"
+    failed=$((failed + 1))
+    return 1
+}
+
 mode="${1:-all}"
+tags="${ODOO_TEST_TAGS:-/$ADDON}"
 case "$mode" in
     lint)
         run_lint
         exit $?
         ;;
     all | pure | odoo) ;;
+    odoo-orm) tags="/$ADDON,-email_account_servers" ;;
     *)
-        say "usage: $0 [all|lint|pure|odoo]   (pure/odoo: servers + that tier only, no lint)"
+        say "usage: $0 [all|lint|pure|odoo|odoo-orm]"
+        say "  pure/odoo: mail servers + that tier only, no lint; odoo-orm: the Odoo tests that need no mail server"
+        say "  ODOO_TEST_TAGS=... narrows the Odoo tier (Odoo's --test-tags syntax, e.g. /$ADDON:TestAccess)"
         exit 2
         ;;
 esac
@@ -240,17 +282,11 @@ if [[ "$mode" == all ]] && ! run_lint; then
     failed=$((failed + 1))
 fi
 
-section "starting the harness mail servers"
-started_at=$SECONDS
-servers_started=1
-if servers_json="$("$VENV_PY" "$HARNESS" start --state-dir "$STATE_DIR")"; then
-    export EMAIL_ACCOUNT_TEST_SERVERS="$servers_json"
-    say "EMAIL_ACCOUNT_TEST_SERVERS=$servers_json (up in $((SECONDS - started_at))s)"
+if [[ "$mode" == odoo-orm ]]; then
+    run_odoo_tier "$tags"
+elif start_servers; then
     [[ "$mode" == odoo ]] || run_pure_tier
-    [[ "$mode" == pure ]] || run_odoo_tier
-else
-    problem "the harness mail servers did not start (see $STATE_DIR)"
-    failed=$((failed + 1))
+    [[ "$mode" == pure ]] || run_odoo_tier "$tags"
 fi
 
 section "summary"
