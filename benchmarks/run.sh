@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: finds Odoo 18 and PostgreSQL as `make test` does (tests/harness/odoo_env.sh), then runs
-# benchmarks/run.py with the project's venv. Without an Odoo 18 the Odoo rows say they did not run.
+# `make bench`: finds (or sets up) Odoo 18 and PostgreSQL as `make test` does (find_odoo in
+# tests/harness/odoo_env.sh), then runs benchmarks/run.py with the project's venv. Without an Odoo 18
+# the Odoo rows say they did not run.
 # Arguments go to run.py (e.g. --quick, --runs 20, --messages 2000, --no-write).
 set -uo pipefail
 
@@ -14,7 +15,7 @@ if find_odoo && [[ -f "$ODOO_PATH/odoo-bin" && "$(odoo_major_version)" == 18 ]] 
     say "Odoo: $ODOO_PATH (python: $ODOO_PYTHON)"
     export ODOO_PATH ODOO_PYTHON
 else
-    say "no usable Odoo 18 (set ODOO_PATH and ODOO_PYTHON): the Odoo rows will say they did not run"
+    say "no usable Odoo 18 (the line above says why): the Odoo rows will say they did not run"
     unset ODOO_PATH ODOO_PYTHON
 fi
 exec "$ROOT/.venv/bin/python" "$ROOT/benchmarks/run.py" "$@"

@@ -2,8 +2,9 @@
 # `make run`: the harness's mail servers with a demo mailbox, and Odoo 18 on http://localhost:8069
 # with email_account installed in the database email_account_demo. Ctrl-C stops everything.
 #
-# Knobs: ODOO_PATH / ODOO_PYTHON (which Odoo), DEMO_HTTP_PORT (8069), DEMO_DB (email_account_demo),
-# DEMO_STATE_DIR (.run/demo), DEMO_BASE_PORT (24000: the demo's mail ports, apart from the tests').
+# Knobs: ODOO_PATH / ODOO_PYTHON / ODOO_SOURCE (which Odoo: see find_odoo in odoo_env.sh),
+# DEMO_HTTP_PORT (8069), DEMO_DB (email_account_demo), DEMO_STATE_DIR (.run/demo),
+# DEMO_BASE_PORT (24000: the demo's mail ports, apart from the tests').
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,11 +20,13 @@ say() { printf '%s\n' "$*"; }
 # shellcheck source=tests/harness/odoo_env.sh
 source "$ROOT/tests/harness/odoo_env.sh"
 
-if ! find_odoo || [[ ! -f "$ODOO_PATH/odoo-bin" ]] || [[ "$(odoo_major_version)" != 18 ]]; then
-    say "make run needs Odoo 18.0 (community). Point it at one:"
-    say "  ODOO_PATH=/path/to/odoo   (the folder that holds odoo-bin)"
-    say "  ODOO_PYTHON=/path/to/python   (a Python with Odoo's requirements installed)"
-    say "e.g.  make run ODOO_PATH=~/src/odoo-18.0 ODOO_PYTHON=~/venvs/odoo18/bin/python"
+if ! find_odoo; then
+    say "make run could not set up an Odoo 18 (the line above says why)."
+    say "ODOO_PATH=/path/to/odoo ODOO_PYTHON=/path/to/python names one by hand."
+    exit 2
+fi
+if [[ ! -f "$ODOO_PATH/odoo-bin" ]] || [[ "$(odoo_major_version)" != 18 ]]; then
+    say "make run needs Odoo 18.0: $ODOO_PATH (python $ODOO_PYTHON) is not one"
     exit 2
 fi
 ensure_postgres || { say "PostgreSQL could not be started"; exit 1; }
@@ -52,14 +55,27 @@ PY
 printf 'From: Odoo demo <demo@example.test>\r\nTo: %s\r\nSubject: Welcome to the demo mailbox\r\n\r\nThis message waits in the IMAP/POP3 mailbox of the demo account.\r\n' \
     "$email" | "$VENV_PY" "$HARNESS" deliver --state-dir "$STATE_DIR" --user "$email" - >/dev/null
 
-if ! psql -lqt | cut -d '|' -f 1 | grep -qw "$DB"; then
+# A database whose install was interrupted is made again; one whose addon code changed is updated.
+state="$(psql -tAq -d "$DB" -c "SELECT state FROM ir_module_module WHERE name = '$ADDON'" 2>/dev/null)"
+code="$(git -C "$ROOT" ls-files -z --cached --others --exclude-standard | xargs -0 cat -- 2>/dev/null | sha256sum | cut -c1-16)"
+code_stamp="$ROOT/.run/$DB.code"
+if [[ "$state" != installed ]]; then
+    dropdb --if-exists "$DB" || exit 1
     say "installing $ADDON into a new database $DB (about a minute)"
     "${odoo_bin[@]}" "${options[@]}" -i "$ADDON" --without-demo=all --stop-after-init --no-http --log-level=warn ||
         exit 1
+elif [[ "$(cat "$code_stamp" 2>/dev/null)" != "$code" ]]; then
+    say "the addon changed since the last make run: updating it in $DB"
+    "${odoo_bin[@]}" "${options[@]}" -u "$ADDON" --stop-after-init --no-http --log-level=warn || exit 1
 fi
-# The demo servers' certificates come from the harness's own authority: trust it in this database.
-echo "env['ir.config_parameter'].set_param('email_account.ca_file', '$ca_file'); env.cr.commit()" |
-    "${odoo_bin[@]}" shell "${options[@]}" --no-http --log-level=warn >/dev/null || exit 1
+printf '%s\n' "$code" >"$code_stamp"
+# The demo servers' certificates come from the harness's own authority: trust it in this database
+# (written straight into the table: starting an Odoo shell for one parameter would cost seconds).
+psql -q -d "$DB" -v ca="$ca_file" >/dev/null <<'SQL' || exit 1
+INSERT INTO ir_config_parameter (key, value, create_date, write_date)
+VALUES ('email_account.ca_file', :'ca', now(), now())
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_date = now();
+SQL
 
 cat <<INFO
 
