@@ -14,6 +14,7 @@ environment carries a stamp of the requirements it was built from, written only 
 Only the standard library and `packaging` (from the project's .venv) are used.
 """
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -181,9 +182,13 @@ def say(text):
 
 def main(root):
     root = Path(root).resolve()
+    (root / ".odoo").mkdir(exist_ok=True)
     try:
-        odoo = source_tree(root, source_spec(root))
-        python = environment(root, odoo)
+        # One set-up at a time per checkout (make test beside make run): the second waits, then reuses.
+        with open(root / ".odoo" / ".lock", "w", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            odoo = source_tree(root, source_spec(root))
+            python = environment(root, odoo)
     except SetupError as e:
         say(f"Odoo set-up failed: {e}")
         return 1

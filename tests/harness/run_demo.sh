@@ -60,7 +60,7 @@ state="$(psql -tAq -d "$DB" -c "SELECT state FROM ir_module_module WHERE name = 
 code="$(git -C "$ROOT" ls-files -z --cached --others --exclude-standard | xargs -0 cat -- 2>/dev/null | sha256sum | cut -c1-16)"
 code_stamp="$ROOT/.run/$DB.code"
 if [[ "$state" != installed ]]; then
-    dropdb --if-exists "$DB" || exit 1
+    PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB" || exit 1
     say "installing $ADDON into a new database $DB (about a minute)"
     "${odoo_bin[@]}" "${options[@]}" -i "$ADDON" --without-demo=all --stop-after-init --no-http --log-level=warn ||
         exit 1
