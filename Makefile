@@ -1,16 +1,18 @@
 # email_account: developer and CI entry points (CI runs `make test` through .ci/run).
 #
-#   make run       demo mail servers + Odoo 18 with the addon on http://localhost:8069 (needs ODOO_PATH)
-#   make deps      Debian packages (Dovecot) + .venv with requirements-test.txt
-#   make test      lint, start the mail servers, pure tier, Odoo tier (if an Odoo 18 is found), stop
+#   make run       demo mail servers + Odoo 18 with the addon on http://localhost:8069
+#   make deps      Debian packages (Dovecot, PostgreSQL, Chromium) + .venv with requirements-test.txt
+#   make test      lint, start the mail servers, pure tier, Odoo tier, stop
+#                  (Odoo: ODOO_PATH/ODOO_PYTHON, an importable odoo, else ODOO_SOURCE or
+#                  ../shared/odoo/odoo-18.0.tar.gz set up once in .odoo/ by tests/harness/odoo_setup.py)
 #   make lint      ruff + pylint-odoo only
 #   make bench     benchmarks vs stock Odoo and the protocol floor -> docs/BENCHMARKS.md (QUICK=1: skip
 #                  stock's 75 s silent-server run; BENCH_BASE_PORT, default 29000; BENCH_STATE_DIR)
 #   make servers   the harness mail servers in the foreground (Ctrl-C stops them); prints servers.json
-#   make clean     stop leftover servers, remove .run/ and caches (distclean: also .venv/)
+#   make clean     stop leftover servers, remove .run/ and caches (distclean: also .venv/ and .odoo/)
 #
 # Variables: PYTHON (for the venv, default python3), HARNESS_STATE_DIR (default .run/harness),
-# HARNESS_BASE_PORT (default 21000), ODOO_PATH / ODOO_PYTHON (Odoo tier).
+# HARNESS_BASE_PORT (default: the first free of 21000, 21500, ...), ODOO_PATH / ODOO_PYTHON / ODOO_SOURCE.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
@@ -81,4 +83,4 @@ clean: stop-servers
 	find $(ROOT) -name __pycache__ -type d -not -path '$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(ROOT)/.odoo

@@ -3,8 +3,8 @@
 #
 # Installs the addon in a throwaway database and runs `odoo-bin --i18n-export` on it. The exporter
 # reads every .py under the addon's folder, so it works on a copy of the tracked files: a local .venv
-# inside the folder would otherwise be scanned as addon code. Needs ODOO_PATH / ODOO_PYTHON (or a
-# python3 that can `import odoo`) and PostgreSQL.
+# inside the folder would otherwise be scanned as addon code. Uses the Odoo that find_odoo resolves
+# (as `make test` does; needs the .venv of `make deps`) and PostgreSQL.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -12,7 +12,7 @@ ADDON=email_account
 say() { printf '%s\n' "$*"; }
 # shellcheck source=tests/harness/odoo_env.sh
 source "$ROOT/tests/harness/odoo_env.sh"
-find_odoo || { say "no Odoo 18 found: set ODOO_PATH and ODOO_PYTHON"; exit 2; }
+find_odoo || { say "no Odoo 18 could be set up (the line above says why)"; exit 2; }
 ensure_postgres
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}_pot.XXXXXX")"
