@@ -1,13 +1,14 @@
 """Automatic discovery of an address's connection settings, Thunderbird's way plus RFC 6186 SRV.
 
 ``discover(email, password=None, budget=10, options=DiscoveryOptions())`` asks, all at once: the
-bundled provider data, the domain's autoconfig document, the ISPDB, the domain's SRV records, the
-same for the domain of its best MX host, and, when all of these find nothing, probes the usual
-names. Nothing here touches the network at import.
+bundled provider data (Thunderbird's ISPDB plus our overlay), the domain's autoconfig document, the
+online ISPDB, the domain's SRV records, Exchange Autodiscover (and Microsoft 365's), the provider
+that hosts the domain by its best MX host (else the network sources for that host's domain), and,
+when all of these find nothing, probes the usual names. Nothing here touches the network at import.
 """
 
-from .config import SOURCES, Configuration, valid_hostname
-from .run import DiscoveryResult, base_domain, discover
+from .config import SOURCES, Configuration, base_domain, valid_hostname
+from .run import DiscoveryResult, discover
 from .options import DEFAULT_BUDGET, ISPDB_URL, DiscoveryOptions
 from .providers import lookup as provider_for
 

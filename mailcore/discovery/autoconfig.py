@@ -6,17 +6,20 @@ huge tree, a size cap, and every host name and port validated before it becomes 
 
 import urllib.parse
 
-from .config import Configuration, make_server, substitute
-from .fetch import FetchError, fetch
+from ..text import _lt
+from .config import Configuration, InvalidServer, SourceError, joined, make_server, substitute, within
+from .fetch import fetch
 from .options import MAX_DOCUMENT_SIZE
 
 _SOCKET_TYPES = {"ssl": "ssl", "tls": "ssl", "starttls": "starttls", "plain": "none"}
 _PASSWORD_AUTH = {"password-cleartext", "plain", "password-encrypted", "secure", ""}
 _SAFE_AUTH = {"password-encrypted", "secure"}
+# The sign-in an OAuth2 issuer stands for, when a document does not name it (our data does: <oauth>).
+_SIGN_IN_ISSUERS = {"accounts.google.com": "google", "login.microsoftonline.com": "microsoft"}
 
 
-class DocumentError(Exception):
-    """Why a document was rejected, in words for the user."""
+class DocumentError(SourceError):
+    """Why a document was rejected."""
 
 
 def _parser():
@@ -30,16 +33,16 @@ def _parser():
 def parse_tree(data, limit=MAX_DOCUMENT_SIZE):
     """The document's root element, or DocumentError for anything but a small, plain XML document."""
     if limit and len(data) > limit:
-        raise DocumentError(f"the document is larger than {MAX_DOCUMENT_SIZE // 1024} KB")
+        raise DocumentError(_lt("the document is larger than %(size)s KB"), size=MAX_DOCUMENT_SIZE // 1024)
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise DocumentError("the document declares a DTD or entities, which are not accepted")
+        raise DocumentError(_lt("the document declares a DTD or entities, which are not accepted"))
     etree, parser = _parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        raise DocumentError(f"the document is not well-formed XML ({error})") from error
+        raise DocumentError(_lt("the document is not well-formed XML")) from error
     if root.getroottree().docinfo.internalDTD is not None:
-        raise DocumentError("the document declares a DTD or entities, which are not accepted")
+        raise DocumentError(_lt("the document declares a DTD or entities, which are not accepted"))
     return root
 
 
@@ -47,67 +50,91 @@ def parse(data, email, source, domain, cafile="", **extra):
     """The Configuration a config-v1.1 document gives for ``email``."""
     root = parse_tree(data)
     if root.tag != "clientConfig":
-        raise DocumentError(f"the document is not a clientConfig but {root.tag!r}")
+        raise DocumentError(_lt("the document is not a mail client configuration"))
     provider = root.find("emailProvider")
     if provider is None:
-        raise DocumentError("the document has no emailProvider")
+        raise DocumentError(_lt("the document describes no mail provider"))
     return configuration_from(provider, email, source, domain, cafile, **extra)
 
 
-def configuration_from(provider, email, source, domain, cafile="", **extra):
+def _methods(element):
+    return {(method.text or "").strip().lower() for method in element.findall("authentication")} or {""}
+
+
+def configuration_from(provider, email, source, domain, cafile="", login="", **extra):
+    """The Configuration of an emailProvider element; ``login`` replaces the document's user names.
+
+    An entry whose servers take only OAuth2 is kept, marked ``oauth_only``, for the sign-in path."""
+    servers = [e for e in provider if e.tag in ("incomingServer", "outgoingServer") and e.get("type") in PROTOCOLS]
+    oauth_only = bool(servers) and all(_methods(element) <= {"oauth2"} for element in servers)
     incoming, outgoing, problems = [], [], []
-    for element in provider:
-        if element.tag not in ("incomingServer", "outgoingServer"):
-            continue
+    for element in servers:
         try:
-            server = _server(element, email, cafile)
-        except ValueError as error:
-            problems.append(str(error))
+            server = _server(element, email, cafile, login, oauth_only)
+        except InvalidServer as error:
+            problems.append(error.text)
             continue
         if server is not None:
             (outgoing if server.protocol == "smtp" else incoming).append(server)
     if not incoming and not outgoing:
-        reason = "; ".join(problems) or "no IMAP, POP3 or SMTP server"
-        raise DocumentError(f"the document has no usable server: {reason}")
+        if problems:
+            raise DocumentError(_lt("the document has no usable server: %(problems)s"), problems=joined(problems))
+        raise DocumentError(_lt("the document has no IMAP, POP3 or SMTP server"))
     app_password = provider.find("appPassword")
     documentation = provider.find("documentation")
+    hosted = provider.find("hosted")
     return Configuration(
         source=source,
         domain=domain,
         incoming=tuple(incoming),
         outgoing=tuple(outgoing),
-        provider=(provider.findtext("displayName") or "").strip(),
+        provider=(hosted.get("name") if hosted is not None and extra.get("via_mx") else "")
+        or (provider.findtext("displayName") or "").strip(),
         app_password_required=app_password is not None and app_password.get("required") == "true",
         app_password_url=_https_url(app_password.get("url") if app_password is not None else ""),
         documentation_url=_https_url(documentation.get("url") if documentation is not None else ""),
+        oauth_only=oauth_only,
+        sign_in=_sign_in(provider),
         **extra,
     )
 
 
-def _server(element, email, cafile):
-    """One server of the document; None for types and logins we do not speak (Exchange, OAuth2 only)."""
+def _sign_in(provider):
+    marked = provider.find("oauth")
+    if marked is not None and marked.get("provider"):
+        return marked.get("provider")
+    parent = provider.getparent()
+    issuer = (parent.findtext("oAuth2/issuer") or "").strip().lower() if parent is not None else ""
+    return _SIGN_IN_ISSUERS.get(issuer, "")
+
+
+PROTOCOLS = ("imap", "pop3", "smtp")
+
+
+def _server(element, email, cafile, login, oauth_only):
+    """One server of the document; None for logins we do not speak (OAuth2 beside a password)."""
     protocol = element.get("type", "")
-    if protocol not in ("imap", "pop3", "smtp") or (protocol == "smtp") != (element.tag == "outgoingServer"):
+    if (protocol == "smtp") != (element.tag == "outgoingServer"):
         return None
-    methods = {(method.text or "").strip().lower() for method in element.findall("authentication")} or {""}
-    if not methods & _PASSWORD_AUTH:
+    methods = _methods(element)
+    if not methods & _PASSWORD_AUTH and not oauth_only:
         return None
     socket_type = (element.findtext("socketType") or "").strip().lower()
     if socket_type not in _SOCKET_TYPES:
-        raise ValueError(f"unknown socketType {socket_type!r}")
+        raise InvalidServer(_lt("unknown socketType %(value)s"), value=repr(socket_type))
     port_text = (element.findtext("port") or "").strip()
     if not port_text.isdigit():
-        raise ValueError(f"invalid port {port_text!r}")
+        raise InvalidServer(_lt("invalid port %(port)s"), port=repr(port_text))
     host = substitute((element.findtext("hostname") or "").strip(), email)
-    login = substitute((element.findtext("username") or "%EMAILADDRESS%").strip(), email)
-    if "\r" in login or "\n" in login:
-        raise ValueError("invalid username")
+    user = login or substitute((element.findtext("username") or "%EMAILADDRESS%").strip(), email)
+    if "\r" in user or "\n" in user:
+        raise InvalidServer(_lt("invalid user name"))
     return make_server(
         protocol,
         host,
         int(port_text),
         _SOCKET_TYPES[socket_type],
-        login,
+        user,
         email,
         safe_logon=bool(methods & _SAFE_AUTH) and not methods & {"password-cleartext", "plain"},
         cafile=cafile,
@@ -130,18 +157,16 @@ def from_domain(email, domain, resolver, deadline, options, **extra):
     reasons = []
     for url in urls:
         try:
-            data = fetch(url, resolver, deadline, options, allowed_hosts=lambda host: _within(host, domain))
+            data = fetch(url, resolver, deadline, options, allowed_hosts=lambda host: within(host, domain))
             return parse(data, email, "autoconfig", domain, options.cafile, detail=url, **extra)
-        except (FetchError, DocumentError) as error:
-            reasons.append(str(error))
-    raise DocumentError("; ".join(reasons))
+        except SourceError as error:
+            reasons.append(error.text)
+    raise DocumentError("%(reasons)s", reasons=joined(reasons))
 
 
 def from_ispdb(email, domain, resolver, deadline, options, **extra):
     url = options.ispdb_url + domain
     data = fetch(url, resolver, deadline, options)
+    if extra.get("via_mx"):
+        extra["login"] = email.strip()
     return parse(data, email, "ispdb", domain, options.cafile, detail=url, **extra)
-
-
-def _within(host, domain):
-    return host == domain or host.endswith("." + domain)

@@ -77,6 +77,10 @@ class Resolver:
         records.sort(key=lambda record: record.preference)
         return [record.exchange.to_text().rstrip(".").lower() for record in records]
 
+    def addresses(self, host, deadline):
+        """Every IPv4 and IPv6 address of ``host``, from our DNS servers or the system's."""
+        return [record.address for rdtype in ("A", "AAAA") for record in self.query(host, rdtype, deadline)]
+
     def address(self, host, deadline):
         """An IPv4 (else IPv6) address of ``host`` from our DNS servers; None to let the system resolve."""
         if not self.custom:

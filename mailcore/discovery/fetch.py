@@ -1,7 +1,8 @@
-"""A small, suspicious HTTPS GET for autoconfig documents: bounded size, redirects, time and hosts.
+"""A small, suspicious HTTPS request for discovery documents: bounded size, redirects, time and hosts.
 
 Names are resolved through discovery's DNS servers and the socket goes to that address, while TLS
 still verifies the certificate against the host name. Plain HTTP only when the options allow it.
+Every failure is a FetchError whose text says, in plain words, what went wrong where.
 """
 
 import functools
@@ -10,12 +11,15 @@ import socket
 import ssl
 import urllib.parse
 
-from .config import valid_hostname
+from ..text import _lt
+from .config import SourceError, valid_hostname
 from .options import MAX_DOCUMENT_SIZE, MAX_REDIRECTS
 
+REDIRECTS = (301, 302, 303, 307, 308)
 
-class FetchError(Exception):
-    """Why a document could not be fetched, in words for the user."""
+
+class FetchError(SourceError):
+    """Why a document could not be fetched."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -41,56 +45,90 @@ class _Connection(http.client.HTTPSConnection):
             self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
 
-def fetch(url, resolver, deadline, options, allowed_hosts=None):
-    """The body of ``url`` (bytes). ``allowed_hosts(host)`` says where redirects may lead."""
+def fetch(url, resolver, deadline, options, allowed_hosts=None, body=None, authorize=None):
+    """The body of ``url`` (bytes): a GET, or a POST of ``body``. ``allowed_hosts(host)`` says where
+    the request and its redirects may go. On HTTP 401, ``authorize(host)`` gives the Authorization
+    header to retry with once, or None: then the password is not sent and the fetch fails."""
+    authorization = None
     for _hop in range(MAX_REDIRECTS + 1):
         parsed = urllib.parse.urlsplit(url)
         host = (parsed.hostname or "").lower()
         if parsed.scheme not in ("https", "http") or not valid_hostname(host):
-            raise FetchError(f"refused to fetch {url!r}: not an HTTP(S) URL with a valid host name")
+            raise FetchError(_lt("refused %(url)s: not a web address with a valid host name"), url=url)
         if parsed.scheme == "http" and not options.allow_http:
-            raise FetchError(f"refused to fetch {url}: plain HTTP is not allowed")
+            raise FetchError(_lt("refused %(url)s: plain HTTP is not allowed"), url=url)
         if allowed_hosts is not None and not allowed_hosts(host):
-            raise FetchError(f"refused to follow a redirect to {host}: not a host of the address's domain")
-        response_status, location, body = _get(parsed, host, resolver, deadline, options)
-        if response_status in (301, 302, 303, 307, 308) and location:
+            raise FetchError(_lt("refused to go to %(host)s: not a host of the address's domain"), host=host)
+        status, location, content = _request(parsed, host, resolver, deadline, options, body, authorization)
+        if status == 401 and authorization is None:
+            authorization = authorize(host) if authorize is not None and parsed.scheme == "https" else None
+            if authorization is None:
+                raise FetchError(_lt("%(host)s asks for the password; it is not sent there"), host=host)
+            status, location, content = _request(parsed, host, resolver, deadline, options, body, authorization)
+        if status in REDIRECTS and location:
             url = urllib.parse.urljoin(url, location)
+            authorization = None  # a redirect never carries the password along
             continue
-        if response_status != 200:
-            raise FetchError(f"{url} answered HTTP {response_status}")
-        return body
-    raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        if status == 401:
+            raise FetchError(_lt("%(host)s did not accept the address and password (HTTP 401)"), host=host)
+        if status != 200:
+            raise FetchError(_lt("%(host)s answered HTTP %(status)s"), host=host, status=status)
+        return content
+    raise FetchError(_lt("more than %(count)s redirects"), count=MAX_REDIRECTS)
 
 
-def _get(parsed, host, resolver, deadline, options):
+def _request(parsed, host, resolver, deadline, options, body, authorization):
     secure = parsed.scheme == "https"
     port = parsed.port or (options.https_port if secure else options.http_port)
     address = resolver.address(host, deadline)
     if address == "":
-        raise FetchError(f"{host} has no address")
+        raise FetchError(_lt("%(host)s does not exist"), host=host)
     timeout = deadline.remaining()
     if timeout <= 0:
-        raise FetchError("out of time")
+        raise FetchError(_lt("%(host)s did not answer in time"), host=host)
     connection = _Connection(host, port, address, timeout, _context(options.cafile), secure)
     deadline.guard(None)
     try:
         path = parsed.path or "/"
         if parsed.query:
             path += "?" + parsed.query
-        connection.request("GET", path, headers={"Accept": "application/xml, text/xml", "Connection": "close"})
+        headers = {"Accept": "application/xml, text/xml, application/json", "Connection": "close"}
+        if body is not None:
+            headers["Content-Type"] = "text/xml; charset=utf-8"
+        if authorization:
+            headers["Authorization"] = authorization
+        connection.request("POST" if body is not None else "GET", path, body=body, headers=headers)
         deadline.guard(connection.sock)
         response = connection.getresponse()
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > MAX_DOCUMENT_SIZE:
-            raise FetchError(f"the document at {host} is larger than {MAX_DOCUMENT_SIZE // 1024} KB")
-        body = response.read(MAX_DOCUMENT_SIZE + 1)
-        if len(body) > MAX_DOCUMENT_SIZE:
-            raise FetchError(f"the document at {host} is larger than {MAX_DOCUMENT_SIZE // 1024} KB")
-        return response.status, response.getheader("Location"), body
+            raise _too_large(host)
+        content = response.read(MAX_DOCUMENT_SIZE + 1)
+        if len(content) > MAX_DOCUMENT_SIZE:
+            raise _too_large(host)
+        return response.status, response.getheader("Location"), content
     except (OSError, http.client.HTTPException) as error:
-        if deadline.passed:
-            raise FetchError(f"{host} did not answer in time") from error
-        raise FetchError(f"could not fetch from {host}: {error}") from error
+        raise _failure(host, error, deadline) from error
     finally:
         deadline.release()
         connection.close()
+
+
+def _too_large(host):
+    size = MAX_DOCUMENT_SIZE // 1024
+    return FetchError(_lt("the answer of %(host)s is larger than %(size)s KB"), host=host, size=size)
+
+
+def _failure(host, error, deadline):
+    """The plain words for a network failure: no errno, no library text."""
+    if deadline.passed or isinstance(error, TimeoutError):
+        return FetchError(_lt("%(host)s did not answer in time"), host=host)
+    if isinstance(error, socket.gaierror):
+        return FetchError(_lt("%(host)s does not exist"), host=host)
+    if isinstance(error, ConnectionRefusedError):
+        return FetchError(_lt("%(host)s refused the connection"), host=host)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return FetchError(_lt("the certificate of %(host)s is not trusted or not made out to it"), host=host)
+    if isinstance(error, ssl.SSLError):
+        return FetchError(_lt("%(host)s does not speak HTTPS properly"), host=host)
+    return FetchError(_lt("the connection to %(host)s failed"), host=host)

@@ -3,6 +3,8 @@
 import dataclasses
 
 ISPDB_URL = "https://autoconfig.thunderbird.net/v1.1/"
+# Autodiscover v2: the address and "?Protocol=AutodiscoverV1" are appended.
+AUTODISCOVER_V2_URL = "https://outlook.office365.com/autodiscover/autodiscover.json/v1.0/"
 DEFAULT_BUDGET = 10.0
 MAX_DOCUMENT_SIZE = 100 * 1024
 MAX_REDIRECTS = 3
@@ -14,17 +16,20 @@ MAIL_PORTS = frozenset({25, 465, 587, 2525, 143, 993, 110, 995, 1143, 1025})
 
 @dataclasses.dataclass(frozen=True)
 class DiscoveryOptions:
-    """``nameservers`` empty: the system's resolver configuration. ``ispdb_url`` empty: no ISPDB.
-    ``https_port``, ``guess_ports`` and ``cafile`` exist so tests can use servers on loopback."""
+    """``nameservers`` empty: the system's resolver configuration. ``ispdb_url`` empty: no ISPDB;
+    ``autodiscover_v2_url`` empty: no Microsoft 365 look-up. ``https_port``, ``guess_ports`` and
+    ``cafile`` exist so tests can use servers on loopback."""
 
     nameservers: tuple = ()
     dns_port: int = 53
     ispdb_url: str = ISPDB_URL
+    autodiscover_v2_url: str = AUTODISCOVER_V2_URL
     use_providers: bool = True
     use_autoconfig: bool = True
     use_ispdb: bool = True
     use_srv: bool = True
     use_mx: bool = True
+    use_autodiscover: bool = True
     use_guess: bool = True
     allow_http: bool = False
     https_port: int = 443

@@ -8,6 +8,7 @@ own deadlines (never beyond the budget) and their answers are ignored.
 
 import concurrent.futures
 import dataclasses
+import logging
 import queue
 import time
 
@@ -15,23 +16,28 @@ from ..check import AccountResult, CheckResult, check_server
 from ..deadline import Deadline
 from ..errors import explain
 from ..text import Text, _lt, identity, render
-from . import autoconfig, guess, providers, srv
-from .config import split_address
+from . import autoconfig, autodiscover, guess, mx, providers, srv
+from .config import SourceError, base_domain, split_address, within
 from .dns import LookupTimeout, Resolver
 from .options import DEFAULT_BUDGET, DiscoveryOptions
 
+_logger = logging.getLogger(__name__)
 # How much of the budget the other sources get before guessing starts anyway.
 _GUESS_AFTER = 0.5
-# Why a source gave nothing.
+# Why a source gave nothing: one line per source in the report.
 SOURCE_REASON = _lt("%(source)s: %(reason)s")
 NO_ANSWER = _lt("no answer in time")
+BUNDLED = _lt("Thunderbird's provider database")
+SIGN_IN_ONLY = _lt(
+    "%(provider)s (found %(origin)s) accepts no password from mail programs, only a sign-in with its "
+    "own page (OAuth2), which this addon does not offer yet."
+)
 # What a configuration lacks, by the sides it lacks.
 MISSING = {
     frozenset({"incoming"}): _lt("%(origin)s: no incoming server"),
     frozenset({"outgoing"}): _lt("%(origin)s: no outgoing server"),
     frozenset({"incoming", "outgoing"}): _lt("%(origin)s: no incoming and no outgoing server"),
 }
-_SECOND_LEVELS = {"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go"}
 
 
 @dataclasses.dataclass
@@ -49,14 +55,19 @@ class DiscoveryResult:
 
     @property
     def ok(self):
-        if self.configuration is None:
+        if self.configuration is None or self.configuration.oauth_only:
             return False
         return not self.password_given or (self.check is not None and self.check.ok)
 
     def reason(self, gettext=identity):
-        """Why discovery did not succeed, in one paragraph for the user (``gettext`` translates it)."""
+        """Why discovery did not succeed, for the user (``gettext`` translates it): a sentence, then
+        one line per source that gave nothing."""
         if self.ok:
             return ""
+        lines = "\n".join("• " + reason.render(gettext) for reason in self.reasons)
+        if self.configuration is not None and self.configuration.oauth_only:
+            origin = self.configuration.describe(gettext)
+            return render(SIGN_IN_ONLY, {"provider": self.configuration.provider, "origin": origin}, gettext)
         if self.configuration is not None and self.check is None:
             origin = self.configuration.describe(gettext)
             return render(
@@ -74,15 +85,11 @@ class DiscoveryResult:
             )
         if self.candidates:
             return render(
-                _lt("The settings found %(origin)s failed the check. %(reasons)s"),
-                {
-                    "origin": self.candidates[0].describe(gettext),
-                    "reasons": " ".join(reason.render(gettext) for reason in self.reasons),
-                },
+                _lt("The settings found %(origin)s failed the check.\n%(reasons)s"),
+                {"origin": self.candidates[0].describe(gettext), "reasons": lines},
                 gettext,
             )
-        reasons = "; ".join(reason.render(gettext) for reason in self.reasons)
-        return render(_lt("Nothing was found: %(reasons)s."), {"reasons": reasons}, gettext)
+        return render(_lt("Nothing was found:\n%(reasons)s"), {"reasons": lines}, gettext)
 
 
 def _not_found(server, domain):
@@ -99,13 +106,6 @@ def _not_found(server, domain):
         params=params,
         message=explain("host_not_found", params),
     )
-
-
-def base_domain(host):
-    """example.co.uk for mx1.mail.example.co.uk: Thunderbird's 'base domain' of an MX host."""
-    labels = host.lower().rstrip(".").split(".")
-    keep = 3 if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVELS else 2
-    return ".".join(labels[-keep:])
 
 
 def discover(email, password=None, budget=DEFAULT_BUDGET, options=None, sides=("incoming", "outgoing")):
@@ -146,56 +146,74 @@ class _Run:
                 configuration, reason = None, configuration
         except LookupTimeout:
             configuration, reason = None, Text(NO_ANSWER)
-        except Exception as error:  # noqa: BLE001 - a stranger's data or network: reported, not raised
-            configuration, reason = None, str(error) or error.__class__.__name__
+        except SourceError as error:
+            configuration, reason = None, error.text
+        except Exception:  # a stranger's data or network: logged and reported, never raised
+            _logger.exception("discovery source %s failed", name)
+            configuration, reason = None, Text(_lt("failed unexpectedly"))
         self.events.put(("done", name, configuration, reason))
 
     def _sub_deadline(self):
         return Deadline(self.deadline.remaining())
 
-    def _start_domain(self, domain, via_mx=""):
-        options, email = self.options, self.email
-        if options.use_providers:
-            configuration = providers.lookup(email, domain, options.cafile, via_mx=via_mx)
-            self._found(configuration)
-            if configuration is None:
-                self.reasons.append(Text(_lt("no bundled provider data for %(domain)s"), domain=domain))
-        if via_mx:
-            self._start_network(domain, via_mx)
+    def _start_bundled(self):
+        if not self.options.use_providers:
+            return
+        configuration = providers.lookup(self.email, self.domain, self.options.cafile)
+        self._found(configuration)
+        if configuration is None:
+            nothing = Text(_lt("nothing for %(domain)s"), domain=self.domain)
+            self.reasons.append(Text(SOURCE_REASON, source=Text(BUNDLED), reason=nothing))
 
     def _start_network(self, domain, via_mx=""):
+        """The network sources for ``domain``: the address's own, or (``via_mx``) its MX host's base domain."""
         rank = 1 if via_mx else 0
         options = self.options
+        extra = {"via_mx": via_mx, "mx_of": self.domain} if via_mx else {}
         if options.use_autoconfig and not via_mx:
             name = Text(_lt("the autoconfig document of %(domain)s"), domain=domain)
-            self._start(name, (rank, 1), self._autoconfig, domain, via_mx)
+            self._start(name, (rank, 1), self._autoconfig, domain)
         if options.use_ispdb and options.ispdb_url:
-            self._start(
-                Text(_lt("the ISPDB entry for %(domain)s"), domain=domain), (rank, 2), self._ispdb, domain, via_mx
-            )
+            name = Text(_lt("Thunderbird's online provider database for %(domain)s"), domain=domain)
+            self._start(name, (rank, 2), self._ispdb, domain, extra)
         if options.use_srv:
-            self._start(Text(_lt("DNS SRV records of %(domain)s"), domain=domain), (rank, 3), self._srv, domain, via_mx)
+            name = Text(_lt("the DNS SRV records of %(domain)s"), domain=domain)
+            self._start(name, (rank, 3), self._srv, domain, extra)
+        if options.use_autodiscover and not via_mx:
+            name = Text(_lt("Exchange Autodiscover of %(domain)s"), domain=domain)
+            self._start(name, (rank, 4), self._autodiscover, domain)
+            if options.autodiscover_v2_url:
+                self._start(Text(_lt("Microsoft 365 Autodiscover")), (rank, 4), self._microsoft_365, domain)
 
-    def _autoconfig(self, domain, _via_mx):
+    def _autoconfig(self, domain):
         return autoconfig.from_domain(self.email, domain, self.resolver, self._sub_deadline(), self.options)
 
-    def _ispdb(self, domain, via_mx):
-        return autoconfig.from_ispdb(
-            self.email, domain, self.resolver, self._sub_deadline(), self.options, via_mx=via_mx
-        )
+    def _ispdb(self, domain, extra):
+        return autoconfig.from_ispdb(self.email, domain, self.resolver, self._sub_deadline(), self.options, **extra)
 
-    def _srv(self, domain, via_mx):
-        return srv.lookup(self.email, domain, self.resolver, self._sub_deadline(), self.options.cafile, via_mx=via_mx)
+    def _srv(self, domain, extra):
+        return srv.lookup(self.email, domain, self.resolver, self._sub_deadline(), self.options.cafile, **extra)
+
+    def _autodiscover(self, domain):
+        deadline = self._sub_deadline()
+        return autodiscover.lookup(self.email, self.password, domain, self.resolver, deadline, self.options)
+
+    def _microsoft_365(self, domain):
+        return autodiscover.microsoft_365(self.email, domain, self.resolver, self._sub_deadline(), self.options)
 
     def _mx(self):
-        hosts = self.resolver.mx_hosts(self.domain, self._sub_deadline())
-        if not hosts:
-            return Text(_lt("no MX records"))
-        base = base_domain(hosts[0])
-        if base == self.domain:
-            return Text(_lt("the mail exchanger %(host)s is in the domain itself"), host=hosts[0])
-        self.events.put(("mx", hosts[0], base))
-        return Text(_lt("looked up %(domain)s, the domain of the mail exchanger %(host)s"), domain=base, host=hosts[0])
+        """The bundled provider that hosts the domain's mail, by its best MX host; else the MX host's
+        base domain is handed to the network sources."""
+        host = mx.best_host(self.domain, self.resolver, self._sub_deadline())
+        base = base_domain(host)
+        if within(base, self.domain):
+            return Text(_lt("the mail exchanger %(host)s is in the domain itself"), host=host)
+        if self.options.use_providers:
+            configuration = providers.hosted(self.email, host, self.domain, self.options.cafile)
+            if configuration is not None:
+                return configuration
+        self.events.put(("mx", host, base))
+        return Text(_lt("looked up %(domain)s, the domain of the mail exchanger %(host)s"), domain=base, host=host)
 
     def _guess(self):
         return guess.lookup(
@@ -213,7 +231,7 @@ class _Run:
             return
         self.found.append(configuration)
         self.found.sort(key=lambda item: item.rank)
-        if self.password is not None:
+        if self.password is not None and not configuration.oauth_only:  # no password check can pass
             self.checks[id(configuration)] = None
             self.pool.submit(self._check, configuration)
 
@@ -272,6 +290,8 @@ class _Run:
         """The configuration that can no longer be beaten (or, at the end, the best there is)."""
         for configuration in self.found:
             blockers = [rank for rank in self.pending.values() if rank < configuration.rank]
+            if configuration.oauth_only:
+                continue  # a candidate for the sign-in path, offered at the end when nothing else is
             if self.password is None:
                 return configuration if final or not blockers else None
             result = self.checks.get(id(configuration))
@@ -283,7 +303,7 @@ class _Run:
 
     def result(self):
         options = self.options
-        self._start_domain(self.domain)
+        self._start_bundled()
         if self.found and self.password is None:
             return self._finish(self.found[0])  # bundled data: no network at all
         self._start_network(self.domain)
@@ -320,7 +340,7 @@ class _Run:
             self._found(configuration)
         elif kind == "mx":
             _kind, host, base = event
-            self._start_domain(base, via_mx=host)
+            self._start_network(base, via_mx=host)
         elif kind == "checked":
             _kind, configuration, account, chosen = event
             self.checks[id(configuration)] = (account, chosen)

@@ -12,11 +12,13 @@ ALICE = "alice@example.test"
 
 
 def options(dns, https=None, **changes):
-    """Discovery options that ask only our DNS server and our HTTPS server, ISPDB off unless given."""
+    """Discovery options that ask only our DNS server and our HTTPS server, ISPDB and Microsoft 365's
+    Autodiscover off unless given."""
     values = {
         "nameservers": ("127.0.0.1",),
         "dns_port": dns.port,
         "ispdb_url": "",
+        "autodiscover_v2_url": "",
         "https_port": https.port if https else 9,
         "http_port": https.port if https else 9,
         "use_guess": False,
@@ -130,3 +132,28 @@ def document(servers, instance="main", host="localhost", incoming="imaps", smtp=
 
 def xml_route(body, status=200):
     return (status, {"Content-Type": "application/xml"}, body)
+
+
+POX_PATH = "/autodiscover/autodiscover.xml"
+
+
+def pox(servers=None, instance="main", host="localhost", action="settings", target=""):
+    """An Exchange Autodiscover (POX) answer: IMAPS and submission of the harness Dovecot, or a
+    redirect (``action`` "redirectUrl" / "redirectAddr" to ``target``)."""
+    if action == "settings":
+        ports = servers["dovecot"][instance]
+        account = f"""<Action>settings</Action>
+      <Protocol><Type>EXCH</Type><Server>exchange.example.test</Server></Protocol>
+      <Protocol><Type>IMAP</Type><Server>{host}</Server><Port>{ports["imaps"]}</Port><SSL>on</SSL>
+        <Encryption>SSL</Encryption><LoginName>alice@example.test</LoginName></Protocol>
+      <Protocol><Type>SMTP</Type><Server>{host}</Server><Port>{ports["submission"]}</Port><SSL>on</SSL>
+        <Encryption>TLS</Encryption></Protocol>"""
+    else:
+        tag = "RedirectUrl" if action == "redirectUrl" else "RedirectAddr"
+        account = f"<Action>{action}</Action><{tag}>{target}</{tag}>"
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+  <Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">
+    <Account><AccountType>email</AccountType>{account}</Account>
+  </Response>
+</Autodiscover>""".encode()

@@ -1,11 +1,15 @@
 """A real HTTPS server on loopback serving autoconfig documents, with a certificate from the test CA.
 
 ``HttpsServer(servers, names, routes)`` issues a certificate for ``names`` signed by the harness's
-throwaway CA and answers ``routes``: ``{(host, path): (status, headers, body)}``, the path
-without its query string; anything else is 404. ``requests`` records (host, path-with-query).
+throwaway CA and answers GET and POST from ``routes``: ``{(host, path): (status, headers, body)}``
+(or a function of the request headers returning that), the path without its query string; anything
+else is 404. A header given as None is not sent (``{"Content-Length": None}``: the body runs to the
+end of the connection). ``requests`` records (host, path-with-query), ``authorizations`` the
+Authorization headers received, ``bodies`` the request bodies.
 ``secure=False`` serves plain HTTP instead.
 """
 
+import contextlib
 import datetime
 import http.server
 import os
@@ -56,19 +60,31 @@ class HttpsServer:
     def __init__(self, servers, names, routes, secure=True):
         self.routes = routes
         self.requests = []
+        self.authorizations = []  # (host, Authorization header) of every request that sent one
+        self.bodies = []
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 host = (self.headers.get("Host") or "").split(":")[0].lower()
                 owner.requests.append((host, self.path))
-                status, headers, body = owner.routes.get((host, self.path.split("?")[0]), (404, {}, b"not here"))
+                if self.headers.get("Authorization"):
+                    owner.authorizations.append((host, self.headers["Authorization"]))
+                length = int(self.headers.get("Content-Length") or 0)
+                owner.bodies.append(self.rfile.read(length) if length else b"")
+                route = owner.routes.get((host, self.path.split("?")[0]), (404, {}, b"not here"))
+                status, headers, body = route(self.headers) if callable(route) else route
                 self.send_response(status)
                 for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                    if value is not None:
+                        self.send_header(name, value)
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(OSError):  # a client that stops reading a huge answer
+                    self.wfile.write(body)
+
+            do_POST = do_GET
 
             def log_message(self, *args):
                 pass

@@ -46,6 +46,7 @@ def test_hosts_that_accept_and_never_speak(servers):
     assert "did not finish in time" in checked.reason()
     assert not guessed.ok and guessed.configuration is None
     assert "guessing: no answer in time" in guessed.reason()
+    assert "Exchange Autodiscover of example.test: no answer in time" in guessed.reason()
 
 
 def test_guessing_ends_when_the_best_ranked_candidates_answer(servers):

@@ -52,7 +52,7 @@ def _served(servers, routes, secure=True, **changes):
         (LAUGHS, "declares a DTD or entities"),
         (b"<clientConfig><emailProvider>" + b"x" * (100 * 1024), "larger than 100 KB"),
         (b"<clientConfig><emailProvider></clientConfig>", "not well-formed XML"),
-        (b"<html><body>Hello</body></html>", "not a clientConfig"),
+        (b"<html><body>Hello</body></html>", "not a mail client configuration"),
         (_server_doc(host="evil host/x"), "invalid host name 'evil host/x'"),
         (_server_doc(host="%EMAILADDRESS%"), "invalid host name 'alice@example.test'"),
         (_server_doc(port="99999"), "invalid port 99999"),
@@ -110,7 +110,7 @@ def test_a_redirect_loop_stops_after_three(servers):
 
 def test_a_redirect_to_another_domain_is_refused(servers):
     result, web = _served(servers, {(HOST, PATH): (302, {"Location": "https://attacker.test/x"}, b"")})
-    assert "refused to follow a redirect to attacker.test" in result.reason()
+    assert "refused to go to attacker.test: not a host of the address's domain" in result.reason()
     assert all(host != "attacker.test" for host, _path in web.requests)
 
 

@@ -1,39 +1,37 @@
-"""The bundled provider data: well-formed, complete, unambiguous, and answered without any network."""
+"""The bundled provider data: every ISPDB provider usable, OAuth-only ones marked, answered without any network.
+
+(How the file is built from the ISPDB snapshot is tested in test_providers_data.py.)"""
 
 import pytest
 
 from mailcore.discovery import DiscoveryOptions, config, discover, providers
+from mailcore.discovery.autoconfig import configuration_from
 
 # Nameservers that would never answer: a provider hit must not need them.
 NO_NETWORK = DiscoveryOptions(nameservers=("127.0.0.1",), dns_port=9, ispdb_url="", use_guess=False)
 
 
-def test_at_least_forty_providers_each_with_valid_servers():
+def test_every_provider_gives_servers_for_an_address_of_its_domains():
     entries = providers.providers()
-    assert len(entries) >= 40
+    assert len(entries) >= 160  # the whole ISPDB snapshot, not a hand-picked few
     for provider in entries:
-        name = provider.get("id")
-        assert provider.findtext("displayName"), name
-        types = [server.get("type") for server in provider.iter("incomingServer", "outgoingServer")]
-        assert "smtp" in types and ({"imap", "pop3"} & set(types)), name
-        for server in provider.iter("incomingServer", "outgoingServer"):
-            assert server.findtext("socketType") in ("SSL", "STARTTLS", "plain"), name
-            assert config.valid_port(int(server.findtext("port"))), name
-            assert config.valid_hostname(server.findtext("hostname")), name
-            assert server.findtext("username") in ("%EMAILADDRESS%", "%EMAILLOCALPART%"), name
+        domain = provider.findtext("domain")
+        assert config.valid_hostname(domain), domain
+        configuration = configuration_from(provider, f"someone@{domain}", "provider", domain)
+        assert configuration.incoming or configuration.outgoing, provider.get("id")
         app_password = provider.find("appPassword")
-        assert app_password is not None and app_password.get("required") in ("true", "false"), name
-        if app_password.get("required") == "true":
-            assert app_password.get("url", "").startswith("https://"), name
+        if app_password is not None and app_password.get("required") == "true":
+            assert configuration.app_password_url.startswith("https://"), provider.get("id")
 
 
-def test_alias_domains_are_unique_and_valid():
-    seen = {}
-    for provider in providers.providers():
-        for domain in provider.iterfind("domain"):
-            assert config.valid_hostname(domain.text), domain.text
-            assert domain.text not in seen, f"{domain.text} in {seen.get(domain.text)} and {provider.get('id')}"
-            seen[domain.text] = provider.get("id")
+def test_oauth_only_entries_are_kept_and_marked_for_the_sign_in():
+    """Microsoft takes no password for IMAP/POP3: its entries stay, with servers, for the sign-in path."""
+    for domain, provider in (("outlook.com", "Outlook.com (Microsoft)"), ("office365.com", "Microsoft 365")):
+        configuration = providers.lookup(f"x@{domain}", domain)
+        assert configuration.oauth_only and configuration.sign_in == "microsoft"
+        assert configuration.provider == provider and configuration.incoming[0].host == "outlook.office365.com"
+    gmail = providers.lookup("x@gmail.com", "gmail.com")
+    assert not gmail.oauth_only and gmail.sign_in == "google" and gmail.app_password_required
 
 
 @pytest.mark.parametrize(
@@ -64,7 +62,6 @@ def test_alias_domains_are_unique_and_valid():
         "virgilio.it",
         "rambler.ru",
         "seznam.cz",
-        "interia.pl",
         "o2.pl",
         "comcast.net",
         "att.net",
@@ -78,7 +75,7 @@ def test_the_named_providers_are_there(domain):
 def test_a_provider_hit_needs_no_network_and_substitutes_the_address():
     result = discover("Jane.Doe@icloud.com", options=NO_NETWORK)
     assert result.ok and result.configuration.source == "provider"
-    assert result.configuration.describe() == "from the bundled provider data for icloud.com"
+    assert result.configuration.describe() == "from Thunderbird's provider database"
     assert (result.incoming.host, result.incoming.port, result.incoming.security) == ("imap.mail.me.com", 993, "ssl")
     assert result.incoming.login == "Jane.Doe"  # %EMAILLOCALPART%
     assert result.outgoing.login == "Jane.Doe@icloud.com"  # %EMAILADDRESS%
@@ -88,6 +85,11 @@ def test_a_provider_hit_needs_no_network_and_substitutes_the_address():
 
 
 def test_provider_alternatives_are_ranked_imap_and_implicit_tls_first():
-    configuration = providers.lookup("x@gmail.com", "gmail.com")
-    assert [(s.protocol, s.security) for s in configuration.incoming] == [("imap", "ssl"), ("pop3", "ssl")]
+    configuration = providers.lookup("x@online.de", "online.de")
+    assert [(s.protocol, s.security) for s in configuration.incoming] == [
+        ("imap", "ssl"),
+        ("imap", "starttls"),
+        ("pop3", "ssl"),
+        ("pop3", "starttls"),
+    ]
     assert [(s.port, s.security) for s in configuration.outgoing] == [(465, "ssl"), (587, "starttls")]
