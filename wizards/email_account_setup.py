@@ -12,7 +12,7 @@ from ..mailcore import discovery
 from ..models.email_account_settings_mixin import CA_FILE_PARAMETER, SIDE_PREFIXES
 
 DISCOVERY_PARAMETER = "email_account.discovery_%s"
-DISCOVERY_SOURCES = "providers,autoconfig,ispdb,srv,mx,guess"
+DISCOVERY_SOURCES = "providers,autoconfig,ispdb,srv,mx,autodiscover,guess"
 
 STEPS = [
     ("account", "Account"),
@@ -32,8 +32,8 @@ class EmailAccountSetup(models.TransientModel):
     state = fields.Selection(STEPS, default="account", required=True)
     manual = fields.Boolean(
         "Set Up Connection Parameters Manually",
-        help="Otherwise the settings are found automatically (provider data, the domain's autoconfig, "
-        "the ISPDB, DNS SRV and MX records, then the usual server names) and checked.",
+        help="Otherwise the settings are found automatically (Thunderbird's provider database, the domain's "
+        "autoconfig, DNS SRV and MX records, Exchange Autodiscover, then the usual server names) and checked.",
     )
     discovery_source = fields.Char("Settings Found", readonly=True, help="Where the automatic path found the settings.")
     discovery_failure = fields.Text(readonly=True)
@@ -171,11 +171,13 @@ class EmailAccountSetup(models.TransientModel):
             nameservers=tuple(name.strip() for name in nameservers.split(",") if name.strip()),
             dns_port=int(param(DISCOVERY_PARAMETER % "dns_port") or 53),
             ispdb_url=param(DISCOVERY_PARAMETER % "ispdb_url") or discovery.ISPDB_URL,
+            autodiscover_v2_url=param(DISCOVERY_PARAMETER % "autodiscover_v2_url") or discovery.AUTODISCOVER_V2_URL,
             use_providers="providers" in sources,
             use_autoconfig="autoconfig" in sources,
             use_ispdb="ispdb" in sources,
             use_srv="srv" in sources,
             use_mx="mx" in sources,
+            use_autodiscover="autodiscover" in sources,
             use_guess="guess" in sources,
             allow_http=param(DISCOVERY_PARAMETER % "allow_http") == "True",
             cafile=param(CA_FILE_PARAMETER) or "",
@@ -204,8 +206,8 @@ class EmailAccountSetup(models.TransientModel):
             self.write(values)
             return True
         values["discovery_failure"] = self.env._(
-            "Cannot determine connection settings automatically. %(reason)s Check the settings below, "
-            "which are the best guess, and change what your provider says differently.",
+            "Cannot determine connection settings automatically. Check the settings below, which are the "
+            "best guess, and change what your provider says differently.\n%(reason)s",
             reason=result.reason(self.env._),
         )
         self.write({**values, "manual": True})

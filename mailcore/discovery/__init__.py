@@ -9,10 +9,11 @@ when all of these find nothing, probes the usual names. Nothing here touches the
 
 from .config import SOURCES, Configuration, base_domain, valid_hostname
 from .run import DiscoveryResult, discover
-from .options import DEFAULT_BUDGET, ISPDB_URL, DiscoveryOptions
+from .options import AUTODISCOVER_V2_URL, DEFAULT_BUDGET, ISPDB_URL, DiscoveryOptions
 from .providers import lookup as provider_for
 
 __all__ = [
+    "AUTODISCOVER_V2_URL",
     "DEFAULT_BUDGET",
     "ISPDB_URL",
     "SOURCES",
