@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How long discovery takes: bundled data, SRV and autoconfig on loopback, and everything blackholed.
+"""How long discovery takes: bundled data, SRV, autoconfig, Autodiscover and MX on loopback, and everything blackholed.
 
 Run with the harness's servers up (the HTTPS server's certificate comes from its CA, the checks go
 to its Dovecot)::
@@ -24,7 +24,18 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "core")]
 
-from discoveryenv import ALICE, document, guessing, options, silent_options, silent_probes, srv_zone, xml_route  # noqa: E402
+from discoveryenv import (  # noqa: E402
+    ALICE,
+    POX_PATH,
+    document,
+    guessing,
+    options,
+    pox,
+    silent_options,
+    silent_probes,
+    srv_zone,
+    xml_route,
+)
 from dnsserver import Blackhole, DnsServer  # noqa: E402
 from httpsserver import HttpsServer  # noqa: E402
 from mailcore.deadline import Deadline  # noqa: E402
@@ -84,12 +95,23 @@ def measure(servers, runs=20, budget=10.0):
         opts = options(dns, use_mx=False, cafile=ca)
         case("bundled provider (gmail.com), found, not checked (no network)", opts, "someone@gmail.com", False)
         case("DNS SRV, found and checked with Dovecot", opts)
-        routes = {("autoconfig.example.test", "/mail/config-v1.1.xml"): xml_route(document(servers))}
-        with HttpsServer(servers, ["autoconfig.example.test"], routes) as web:
+        routes = {
+            ("autoconfig.example.test", "/mail/config-v1.1.xml"): xml_route(document(servers)),
+            ("autodiscover.example.test", POX_PATH): xml_route(pox(servers)),
+        }
+        with HttpsServer(servers, ["autoconfig.example.test", "autodiscover.example.test"], routes) as web:
+            only = {"use_mx": False, "use_srv": False, "cafile": ca}
             case(
                 "autoconfig over HTTPS, found and checked with Dovecot",
-                options(dns, web, use_mx=False, use_srv=False, cafile=ca),
+                options(dns, web, use_autodiscover=False, **only),
             )
+            case(
+                "Exchange Autodiscover (POX), found and checked with Dovecot",
+                options(dns, web, use_autoconfig=False, **only),
+            )
+    with DnsServer({("example.test", "MX"): ["1 smtp.google.com.", "5 alt1.aspmx.l.google.com."]}) as dns:
+        opts = options(dns, use_srv=False, use_autoconfig=False, use_autodiscover=False)
+        case("hosted by MX (Google Workspace), found, not checked", opts, checked=False)
     with DnsServer(blackhole=True) as dead_dns, Blackhole() as hole:
         cases.append(budget_case("DNS server never answers", options(dead_dns, use_guess=True), budget))
         with DnsServer(wildcard_a=("example.test",)) as dns:
