@@ -265,6 +265,8 @@ class _Run:
         results[last], chosen[last] = self._check_side(configuration, last)
         for side, future in futures.items():
             results[side], chosen[side] = future.result()
+        if self.deadline.passed and any(result.code == "timeout" for result in results.values()):
+            return  # cut by the end of the budget: unfinished, not failed (whichever thread wakes first)
         self.events.put(("checked", configuration, AccountResult(**results), chosen))
 
     def _check_side(self, configuration, side):
