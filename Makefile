@@ -1,7 +1,7 @@
 # email_account: developer and CI entry points (CI runs `make test` through .ci/run).
 #
 #   make run       demo mail servers + Odoo 18 with the addon on http://localhost:8069
-#   make deps      Debian packages (Dovecot, PostgreSQL, Chromium) + .venv with requirements-test.txt
+#   make deps      Debian packages (Dovecot, Postfix, PostgreSQL, Chromium) + .venv with requirements-test.txt
 #   make test      lint, start the mail servers, pure tier, Odoo tier, stop
 #                  (Odoo: ODOO_PATH/ODOO_PYTHON, an importable odoo, else ODOO_SOURCE or
 #                  ../shared/odoo/odoo-18.0.tar.gz set up once in .odoo/ by tests/harness/odoo_setup.py)
@@ -24,7 +24,7 @@ VENV_PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-stamp
 HARNESS_STATE_DIR ?= $(ROOT)/.run/harness
 HARNESS := $(VENV_PY) $(ROOT)/tests/harness/mailservers.py
-APT_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-submissiond postgresql chromium
+APT_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-submissiond postfix postgresql chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 
@@ -35,7 +35,7 @@ export HARNESS_STATE_DIR
 deps: system-deps $(DEPS_STAMP)
 
 # apt-get only for what is missing (apt-get update only if the install fails, e.g. on empty lists).
-# A Dovecot started by the package on the standard ports is stopped: the harness runs its own.
+# A Dovecot or Postfix started by its package on the standard ports is stopped: the harness runs its own.
 system-deps:
 	@missing=""; \
 	for pkg in $(APT_PACKAGES); do \
@@ -51,6 +51,12 @@ system-deps:
 	  echo "stopping the system Dovecot service (pid $$pid)"; \
 	  $(SUDO) systemctl stop dovecot.socket dovecot.service 2>/dev/null || \
 	  $(SUDO) service dovecot stop 2>/dev/null || $(SUDO) kill $$pid; \
+	fi
+	@pid=$$(tr -d ' ' 2>/dev/null </var/spool/postfix/pid/master.pid); \
+	if [ -n "$$pid" ] && [ -r /proc/$$pid/stat ] && ! grep -q ') Z ' /proc/$$pid/stat; then \
+	  echo "stopping the system Postfix service (pid $$pid)"; \
+	  $(SUDO) systemctl stop postfix.service 2>/dev/null || \
+	  $(SUDO) service postfix stop 2>/dev/null || $(SUDO) kill $$pid; \
 	fi
 
 $(DEPS_STAMP): $(ROOT)/requirements.txt $(ROOT)/requirements-test.txt

@@ -19,11 +19,18 @@ What ``start`` brings up (all on 127.0.0.1):
   in ``sink.jsonl``), ``popbeforesmtp`` (relays only for IPs that logged in over
   POP3 on the ``main`` Dovecot within the last 300 s, found by tailing its log)
   and ``smtps_aiosmtpd`` (implicit TLS, AUTH PLAIN/LOGIN);
+* one private Postfix 3.7 (its own config, queue and data directories, never the
+  system one on port 25), a second SMTP implementation with a real submission
+  server's policy: logins through the ``main`` Dovecot's auth service, relaying
+  only for logged-in clients, ``smtpd_delay_reject`` and sender login maps with
+  ``reject_sender_login_mismatch``; what it accepts goes to the ``sink``. Its
+  services (``POSTFIX_SERVICES``) differ in what refuses a client that did not log in;
 * a throwaway CA and certificates (good, expired, wrong host, self-signed).
 
 Ports: base = ``--base-port`` / ``$HARNESS_BASE_PORT`` (default 21000); Dovecot instance
-number i (in the order above) uses base+10*i+0..5 for imap, imaps, pop3, pop3s,
-submission, submissions; sink, popbeforesmtp and smtps_aiosmtpd use base+90..92.
+number i (in the order above) uses base+10*i+0..6 for imap, imaps, pop3, pop3s,
+submission, submissions and its auth service (for Postfix); the Postfix services use
+base+60..63; sink, popbeforesmtp and smtps_aiosmtpd use base+90..92.
 
 Every ``start`` stops what an earlier start left running (also after a crash) and
 begins with empty mailboxes, an empty ``sink.jsonl`` and fresh logs (the previous
@@ -79,7 +86,7 @@ DOVECOT_INSTANCES = {
     "wronghost": ("wronghost", ALL_MECHANISMS),
     "selfsigned": ("selfsigned", ALL_MECHANISMS),
 }
-DOVECOT_PORTS = ("imap", "imaps", "pop3", "pop3s", "submission", "submissions")
+DOVECOT_PORTS = ("imap", "imaps", "pop3", "pop3s", "submission", "submissions", "auth")
 # Which of a Dovecot instance's ports serves each protocol and security mode (servers.json "services").
 SERVICES = {
     "smtp": {"ssl": "submissions", "starttls": "submission", "none": "submission"},
@@ -87,6 +94,48 @@ SERVICES = {
     "pop3": {"ssl": "pop3s", "starttls": "pop3", "none": "pop3"},
 }
 SMTP_SERVERS = ("sink", "popbeforesmtp", "smtps_aiosmtpd")
+# The private Postfix's smtpd services, in port order: name -> master.cf "-o" overrides. Each answers a
+# client that did not log in the way one real setup does.
+POSTFIX_SERVICES = {
+    # Port 25 as an MX has it: STARTTLS offered, AUTH only after it; mail for example.test is accepted
+    # from anyone, relaying elsewhere needs a login ("Relay access denied").
+    "smtp": {"smtpd_sender_restrictions": "", "smtpd_relay_restrictions": "permit_sasl_authenticated,reject_unauth_destination"},
+    # Debian's stock submission template: TLS required, then "Recipient address rejected: Access denied".
+    "submission": {"smtpd_tls_security_level": "encrypt"},
+    "submissions": {"smtpd_tls_wrappermode": "yes"},
+    # mua_client_restrictions as the template suggests them: "Client host rejected: Access denied".
+    "clientauth": {"smtpd_tls_security_level": "encrypt", "smtpd_client_restrictions": "permit_sasl_authenticated,reject"},
+}
+# Which address each login may send as (smtpd_sender_login_maps).
+POSTFIX_SENDER_LOGINS = {user["email"]: user["login"] for user in USERS.values()}
+POSTFIX_TEMPLATE = HERE / "postfix-main.cf.tmpl"
+POSTFIX_DAEMON_DIR = "/usr/lib/postfix/sbin/"
+# master.cf's internal services: name -> (type, private, unprivileged, wakeup, process limit, command).
+POSTFIX_INTERNAL = {
+    "pickup": ("unix", "n", "-", "60", "1", "pickup"),
+    "cleanup": ("unix", "n", "-", "-", "0", "cleanup"),
+    "qmgr": ("unix", "n", "-", "300", "1", "qmgr"),
+    "tlsmgr": ("unix", "-", "-", "1000?", "1", "tlsmgr"),
+    "rewrite": ("unix", "-", "-", "-", "-", "trivial-rewrite"),
+    "bounce": ("unix", "-", "-", "-", "0", "bounce"),
+    "defer": ("unix", "-", "-", "-", "0", "bounce"),
+    "trace": ("unix", "-", "-", "-", "0", "bounce"),
+    "verify": ("unix", "-", "-", "-", "1", "verify"),
+    "flush": ("unix", "n", "-", "1000?", "0", "flush"),
+    "proxymap": ("unix", "-", "-", "-", "-", "proxymap"),
+    "smtp": ("unix", "-", "-", "-", "-", "smtp"),
+    "relay": ("unix", "-", "-", "-", "-", "smtp"),
+    "showq": ("unix", "n", "-", "-", "-", "showq"),
+    "error": ("unix", "-", "-", "-", "-", "error"),
+    "retry": ("unix", "-", "-", "-", "-", "error"),
+    "discard": ("unix", "-", "-", "-", "-", "discard"),
+    "anvil": ("unix", "-", "-", "-", "1", "anvil"),
+    "scache": ("unix", "-", "-", "-", "1", "scache"),
+    "postlog": ("unix-dgram", "n", "-", "-", "1", "postlogd"),
+}
+POSTFIX_DAEMONS = frozenset({"master", "smtpd", *(entry[-1] for entry in POSTFIX_INTERNAL.values())})
+POSTFIX_QUEUE_DIRS = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private",
+                      "saved", "trace")
 
 # RFC 7919 ffdhe2048, used when Debian's /usr/share/dovecot/dh.pem is missing.
 FFDHE2048 = """-----BEGIN DH PARAMETERS-----
@@ -136,6 +185,7 @@ class Layout:
         self.smtp_log = self.state_dir / "smtp.log"
         self.sink_file = self.state_dir / "sink.jsonl"
         self.pop_forget_file = self.state_dir / "popbeforesmtp.forget"
+        self.postfix_log = self.state_dir / "postfix.log"
 
     def dovecot_ports(self, name: str) -> dict[str, int]:
         index = list(DOVECOT_INSTANCES).index(name)
@@ -143,6 +193,9 @@ class Layout:
 
     def smtp_ports(self) -> dict[str, int]:
         return {name: self.base_port + 90 + i for i, name in enumerate(SMTP_SERVERS)}
+
+    def postfix_ports(self) -> dict[str, int]:
+        return {name: self.base_port + 60 + i for i, name in enumerate(POSTFIX_SERVICES)}
 
     def instance_dir(self, name: str) -> Path:
         return self.dovecot_dir / name
@@ -156,6 +209,7 @@ class Layout:
     def all_ports(self) -> dict[str, int]:
         ports = {f"dovecot {n} {p}": port for n in DOVECOT_INSTANCES for p, port in self.dovecot_ports(n).items()}
         ports.update({f"smtp {n}": port for n, port in self.smtp_ports().items()})
+        ports.update({f"postfix {n}": port for n, port in self.postfix_ports().items()})
         return ports
 
 
@@ -166,12 +220,23 @@ def _traversable_by_others(path: Path) -> bool:
     return True
 
 
-def mail_root_for(layout: Layout, name: str) -> Path:
-    """Maildirs are accessed as ``nobody``: use the state dir when ``nobody`` can reach it."""
+def _reachable_dir(layout: Layout, inside: Path, name: str) -> Path:
+    """``inside`` (in the state dir) when other users can reach it, else a directory of the same state
+    dir under the system's temporary folder: servers drop privileges before they touch these."""
     if _traversable_by_others(layout.state_dir):
-        return layout.instance_dir(name) / "mail"
+        return inside
     tag = re.sub(r"[^A-Za-z0-9]+", "_", str(layout.state_dir)).strip("_")[-80:]
     return Path(tempfile.gettempdir()) / f"email_account_harness_{tag}" / name
+
+
+def mail_root_for(layout: Layout, name: str) -> Path:
+    """Maildirs are accessed as ``nobody``."""
+    return _reachable_dir(layout, layout.instance_dir(name) / "mail", name)
+
+
+def postfix_root(layout: Layout) -> Path:
+    """Postfix's daemons run as ``postfix`` in their queue directory."""
+    return _reachable_dir(layout, layout.state_dir / "postfix", "postfix")
 
 
 # --------------------------------------------------------------------------- certificates
@@ -380,7 +445,8 @@ def harness_processes(layout: Layout) -> list[dict]:
     line names a file there (the masters' ``-c DIR/.../dovecot.conf``).
     """
     recorded = {entry["pgid"] for entry in _read_json(layout.pids_json, {}).get("processes", [])}
-    roots = [str(layout.state_dir)] + [str(mail_root_for(layout, n)) for n in DOVECOT_INSTANCES]
+    roots = [str(layout.state_dir), str(postfix_root(layout))]
+    roots += [str(mail_root_for(layout, n)) for n in DOVECOT_INSTANCES]
     ancestors = set()
     pid = os.getpid()
     while pid > 1 and pid not in ancestors:
@@ -391,10 +457,14 @@ def harness_processes(layout: Layout) -> list[dict]:
         if info["pid"] in ancestors:
             continue
         cmd = info["cmdline"]
-        is_dovecot = bool(cmd) and (os.path.basename(cmd[0]) == "dovecot" or cmd[0].startswith("dovecot"))
+        # Dovecot's processes, Postfix's master and the daemons it starts (argv[0] is a bare daemon name).
+        is_server = bool(cmd) and (
+            os.path.basename(cmd[0]) == "dovecot" or cmd[0].startswith(("dovecot", POSTFIX_DAEMON_DIR))
+            or cmd[0] in POSTFIX_DAEMONS
+        )
         is_ours = "smtp-serve" in cmd and str(layout.state_dir) in cmd
         if is_ours or (
-            is_dovecot
+            is_server
             and (
                 info["pgid"] in recorded
                 or _within(info["cwd"], roots)
@@ -495,14 +565,73 @@ def render_dovecot_conf(layout: Layout, name: str, certs: dict) -> Path:
         "RELAY_PORT": str(layout.smtp_ports()["sink"]),
     }
     values.update({f"PORT_{p.upper()}": str(port) for p, port in layout.dovecot_ports(name).items()})
-    text = DOVECOT_TEMPLATE.read_text(encoding="utf-8")
+    conf = layout.dovecot_conf(name)
+    conf.write_text(_render(DOVECOT_TEMPLATE, values), encoding="utf-8")
+    return conf
+
+
+def _render(template: Path, values: dict[str, str]) -> str:
+    text = template.read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace(f"@{key}@", value)
     leftover = re.findall(r"@[A-Z_]+@", text)
     if leftover:
-        raise HarnessError(f"unsubstituted placeholders in {DOVECOT_TEMPLATE}: {sorted(set(leftover))}")
-    conf = layout.dovecot_conf(name)
-    conf.write_text(text, encoding="utf-8")
+        raise HarnessError(f"unsubstituted placeholders in {template}: {sorted(set(leftover))}")
+    return text
+
+
+def _postfix_master_cf(layout: Layout) -> str:
+    lines = []
+    for name, port in layout.postfix_ports().items():
+        lines.append(f"{HOST}:{port} inet n - n - - smtpd")
+        lines.append(f"  -o syslog_name=postfix/{name}")
+        lines.extend(f"  -o {key}={value}" for key, value in POSTFIX_SERVICES[name].items())
+    for name, (kind, private, unprivileged, wakeup, limit, command) in POSTFIX_INTERNAL.items():
+        # No chroot ("n"): the daemons read the harness's files where they are.
+        lines.append(f"{name} {kind} {private} {unprivileged} n {wakeup} {limit} {command}")
+    return "\n".join(lines) + "\n"
+
+
+def prepare_postfix(layout: Layout, certs: dict) -> Path:
+    """A fresh private Postfix instance (config, empty queue, data); returns its config directory."""
+    import grp
+    import pwd
+
+    root = postfix_root(layout)
+    shutil.rmtree(root, ignore_errors=True)  # every start begins with an empty queue
+    conf, queue, data = root / "conf", root / "queue", root / "data"
+    for path in (conf, queue, data):
+        path.mkdir(parents=True)
+    os.chmod(root, 0o755)
+    if root.parent.name.startswith("email_account_harness_"):
+        os.chmod(root.parent, 0o755)
+    uid, gid = pwd.getpwnam("postfix").pw_uid, grp.getgrnam("postfix").gr_gid
+    postdrop = grp.getgrnam("postdrop").gr_gid
+    for name, group, mode in [(name, gid, 0o700) for name in POSTFIX_QUEUE_DIRS] + [
+        ("public", postdrop, 0o710),
+        ("maildrop", postdrop, 0o730),
+    ]:
+        (queue / name).mkdir()
+        os.chown(queue / name, uid, group)
+        os.chmod(queue / name, mode)
+    (queue / "pid").mkdir()
+    os.chown(data, uid, gid)
+    log_file = layout.postfix_log
+    values = {
+        "QUEUE_DIR": str(queue),
+        "DATA_DIR": str(data),
+        "LOG": str(log_file),
+        "ROOT": str(log_file.parent),
+        "HOST": HOST,
+        "HOSTNAME": HOSTNAME,
+        "SINK_PORT": str(layout.smtp_ports()["sink"]),
+        "SSL_CERT": certs["good"]["cert"],
+        "SSL_KEY": certs["good"]["key"],
+        "AUTH_PORT": str(layout.dovecot_ports("main")["auth"]),
+        "SENDER_LOGINS": ", ".join(f"{email}={login}" for email, login in POSTFIX_SENDER_LOGINS.items()),
+    }
+    (conf / "main.cf").write_text(_render(POSTFIX_TEMPLATE, values), encoding="utf-8")
+    (conf / "master.cf").write_text(_postfix_master_cf(layout), encoding="utf-8")
     return conf
 
 
@@ -534,6 +663,9 @@ def start(layout: Layout) -> Path:
     t0 = time.monotonic()
     dovecot = which("dovecot")
     which("doveadm")
+    postfix_master = POSTFIX_DAEMON_DIR + "master"
+    if not os.access(postfix_master, os.X_OK):
+        raise HarnessError(f"{postfix_master} not found; install postfix (make deps)")
     stop(layout)
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.state_dir, 0o755)
@@ -602,6 +734,21 @@ def start(layout: Layout) -> Path:
             processes.append({"name": f"dovecot-{name}", "pid": proc.pid, "pgid": proc.pid, "log": str(stderr_path)})
             _record(layout, processes)
 
+        postfix_conf = prepare_postfix(layout, certs)
+        _rotate(layout.postfix_log)
+        stderr_path = layout.state_dir / "postfix.stderr"
+        with open(stderr_path, "ab") as out:
+            proc = subprocess.Popen(
+                [postfix_master, "-d", "-c", str(postfix_conf)],
+                cwd=postfix_conf.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        processes.append({"name": "postfix", "pid": proc.pid, "pgid": proc.pid, "log": str(stderr_path)})
+        _record(layout, processes)
+
         _wait_for_ports(layout, processes)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -661,6 +808,13 @@ def servers_description(layout: Layout, certs: dict) -> dict:
             for name in DOVECOT_INSTANCES
         },
         "smtp": layout.smtp_ports(),
+        # The private Postfix: its smtpd services by name (see POSTFIX_SERVICES), what each login may
+        # send as, and its log. What it accepts lands in sink_file (server "sink").
+        "postfix": {
+            **layout.postfix_ports(),
+            "sender_logins": POSTFIX_SENDER_LOGINS,
+            "log": str(layout.postfix_log),
+        },
         "sink_file": str(layout.sink_file),
         "smtp_log": str(layout.smtp_log),
         "pop_before_smtp_window": POP_BEFORE_SMTP_WINDOW,
