@@ -99,12 +99,18 @@ SMTP_SERVERS = ("sink", "popbeforesmtp", "smtps_aiosmtpd")
 POSTFIX_SERVICES = {
     # Port 25 as an MX has it: STARTTLS offered, AUTH only after it; mail for example.test is accepted
     # from anyone, relaying elsewhere needs a login ("Relay access denied").
-    "smtp": {"smtpd_sender_restrictions": "", "smtpd_relay_restrictions": "permit_sasl_authenticated,reject_unauth_destination"},
+    "smtp": {
+        "smtpd_sender_restrictions": "",
+        "smtpd_relay_restrictions": "permit_sasl_authenticated,reject_unauth_destination",
+    },
     # Debian's stock submission template: TLS required, then "Recipient address rejected: Access denied".
     "submission": {"smtpd_tls_security_level": "encrypt"},
     "submissions": {"smtpd_tls_wrappermode": "yes"},
     # mua_client_restrictions as the template suggests them: "Client host rejected: Access denied".
-    "clientauth": {"smtpd_tls_security_level": "encrypt", "smtpd_client_restrictions": "permit_sasl_authenticated,reject"},
+    "clientauth": {
+        "smtpd_tls_security_level": "encrypt",
+        "smtpd_client_restrictions": "permit_sasl_authenticated,reject",
+    },
 }
 # Which address each login may send as (smtpd_sender_login_maps).
 POSTFIX_SENDER_LOGINS = {user["email"]: user["login"] for user in USERS.values()}
@@ -134,8 +140,7 @@ POSTFIX_INTERNAL = {
     "postlog": ("unix-dgram", "n", "-", "-", "1", "postlogd"),
 }
 POSTFIX_DAEMONS = frozenset({"master", "smtpd", *(entry[-1] for entry in POSTFIX_INTERNAL.values())})
-POSTFIX_QUEUE_DIRS = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private",
-                      "saved", "trace")
+POSTFIX_QUEUE_DIRS = tuple("active bounce corrupt defer deferred flush hold incoming private saved trace".split())
 
 # RFC 7919 ffdhe2048, used when Debian's /usr/share/dovecot/dh.pem is missing.
 FFDHE2048 = """-----BEGIN DH PARAMETERS-----
@@ -459,7 +464,8 @@ def harness_processes(layout: Layout) -> list[dict]:
         cmd = info["cmdline"]
         # Dovecot's processes, Postfix's master and the daemons it starts (argv[0] is a bare daemon name).
         is_server = bool(cmd) and (
-            os.path.basename(cmd[0]) == "dovecot" or cmd[0].startswith(("dovecot", POSTFIX_DAEMON_DIR))
+            os.path.basename(cmd[0]) == "dovecot"
+            or cmd[0].startswith(("dovecot", POSTFIX_DAEMON_DIR))
             or cmd[0] in POSTFIX_DAEMONS
         )
         is_ours = "smtp-serve" in cmd and str(layout.state_dir) in cmd
