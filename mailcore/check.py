@@ -51,10 +51,33 @@ def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=N
     """Check one server. ``login_first``: incoming settings to log in to before SMTP (POP-before-SMTP)."""
     deadline = deadline or Deadline(timeout)
     if login_first is not None:
-        first = check_server(login_first, deadline=deadline)
-        if not first.ok:
-            return first
+        return _check_after_login(settings, check_server(login_first, deadline=deadline), deadline)
+    return _check(settings, deadline)
+
+
+def logged_in_first(first):
+    """Whether the login before sending (the CheckResult ``first``) opens the way to send: it passed,
+    or the server refused it only because the mailbox was logged in to within its minimum delay
+    (POP3 LOGIN-DELAY) — that recent login is what POP-before-SMTP servers go by."""
+    return first.ok or first.code == "login_delay"
+
+
+def _check_after_login(settings, first, deadline):
+    """The check of ``settings`` once the login before sending has run; not attempted when it failed,
+    which is then reported for this server (naming the incoming one in the message)."""
+    if not logged_in_first(first):
+        return CheckResult(
+            settings.protocol, settings.host, settings.port, settings.security, ok=False, stage="auth",
+            code=first.code, params=dict(first.params), message=first.message,
+            facts={"login_before_send": first.protocol},
+        )  # fmt: skip
+    return _check(settings, deadline, login_before_send=first.protocol)
+
+
+def _check(settings, deadline, login_before_send=None):
     probe = Probe(settings, deadline)
+    if login_before_send:
+        probe.facts["login_before_send"] = login_before_send
     try:
         PROTOCOLS[settings.protocol].check(connect(probe), probe)
     except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
@@ -79,12 +102,18 @@ def connect(probe):
 def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_before_send=False):
     """Check the outgoing and incoming servers concurrently, within one shared deadline."""
     seconds = float(timeout)
+    result = AccountResult()
+    if login_before_send and outgoing is not None and incoming is not None:
+        # One login serves both: the incoming check is the login before sending. Two logins at once
+        # would trip servers that allow one login a minute (Cyrus's default), at random.
+        deadline = Deadline(seconds)
+        result.incoming = check_server(incoming, deadline=deadline)
+        result.outgoing = _check_after_login(outgoing, result.incoming, deadline)
+        return result
     # The incoming check runs on a worker while this thread checks the outgoing server.
     incoming_job = workers.submit(check_server, incoming, seconds) if incoming is not None else None
-    result = AccountResult()
     if outgoing is not None:
-        login_first = incoming if login_before_send else None
-        result.outgoing = check_server(outgoing, seconds, login_first)
+        result.outgoing = check_server(outgoing, seconds)
     if incoming_job is not None:
         result.incoming = incoming_job.result()
     return result

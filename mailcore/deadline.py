@@ -82,14 +82,16 @@ class Deadline:
         self._alarm = None
         self.expired = False
         self.abort_reason = None
+        self.handed_over = False
 
     def remaining(self):
         return max(0.0, self.end - time.monotonic())
 
     @property
     def passed(self):
-        """True once the deadline is over, whether or not the watchdog has fired yet."""
-        return self.expired or time.monotonic() >= self.end
+        """True once the deadline is over, whether or not the watchdog has fired yet; never for a
+        connection it was handed over from, unless it expired before."""
+        return self.expired or (not self.handed_over and time.monotonic() >= self.end)
 
     def guard(self, sock):
         """Watch ``sock`` (replacing any earlier one, e.g. the plain socket under a TLS one)."""
@@ -101,10 +103,12 @@ class Deadline:
             # A little longer than the deadline: the watchdog, not a socket timeout, ends the dialogue.
             sock.settimeout(self.remaining() + 1.0)
 
-    def release(self):
-        """Stop watching: the dialogue is over, or a long-lived connection takes over."""
+    def release(self, handed_over=False):
+        """Stop watching: the dialogue is over, or (``handed_over``) a long-lived connection takes over,
+        whose reads are bounded one by one: from then on its failures are not this deadline's."""
         with self._lock:
             self._sock = None
+            self.handed_over = self.handed_over or handed_over
             if self._alarm is not None:
                 watchdog.cancel(self._alarm)
                 self._alarm = None

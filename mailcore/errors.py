@@ -84,6 +84,28 @@ EXPLANATIONS = {
         _lt("Safe logon needs CRAM-MD5, SCRAM or APOP, or the server allows login only after encryption."),
         _lt("Turn Safe logon off to allow sending the password over the encrypted connection, or use SSL/STARTTLS."),
     ),
+    "apop_refused": (
+        _lt("%(host)s refused the APOP login of %(login)s (%(reason)s)."),
+        _lt(
+            "The password is wrong, or the server announces APOP without keeping the APOP secret of this "
+            "mailbox; its other login methods (%(offered)s) send the password itself, which Safe logon forbids."
+        ),
+        _lt(
+            "Check the password; if it is right, turn Safe logon off for the incoming server and use SSL or "
+            "STARTTLS, so the password travels encrypted."
+        ),
+    ),
+    "login_delay": (
+        _lt("%(host)s allows a login to this mailbox only every so often, and refused this one (%(reason)s)."),
+        _lt(
+            "Odoo or another mail program logged in to it a moment ago; the server enforces a minimum time "
+            "between logins."
+        ),
+        _lt(
+            "Wait a minute and retry; fetch this mailbox no more often than the server allows, from one "
+            "program only."
+        ),
+    ),
     "auth_required_before_send": (
         _lt("%(host)s refused to accept mail before logging in (%(reason)s)."),
         _lt("The server needs authentication, or a login to the incoming server first (POP-before-SMTP)."),

@@ -10,6 +10,14 @@ from .probe import ProbeClient
 class _IMAP(ProbeClient, imaplib.IMAP4):
     _closer = "shutdown"
 
+    def readline(self):
+        """A line; one ended by a bare LF counts too. imaplib takes it for a broken connection, but GNU
+        Mailutils ends its successful AUTHENTICATE reply so: liberal in what we accept."""
+        line = super().readline()
+        if line.endswith(b"\n") and not line.endswith(b"\r\n"):
+            line = line[:-1] + b"\r\n"
+        return line
+
     def _get_capabilities(self):
         if "banner" not in self._probe.facts:
             self._probe.greeted()

@@ -12,6 +12,8 @@ class _POP3(ProbeClient, poplib.POP3):
 
 
 def _text(value):
+    if isinstance(value, poplib.error_proto) and value.args:
+        value = value.args[0]  # the server's line, not the exception's repr of it
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     return " ".join(str(value).split())[:200]
@@ -24,7 +26,9 @@ def _failure(probe, error, default):
         return probe.fail("connection_closed")
     if "[IN-USE]" in reason:
         return probe.fail("mailbox_unavailable", reason=reason)
-    if "[SYS/TEMP]" in reason or "[LOGIN-DELAY]" in reason:
+    if "[LOGIN-DELAY]" in reason:
+        return probe.fail("login_delay", reason=reason)
+    if "[SYS/TEMP]" in reason:
         return probe.fail("server_busy", reason=reason)
     return probe.fail(default, reason=reason)
 
@@ -70,25 +74,55 @@ def open_connection(probe):
 
 
 def login(client, probe):
+    """Log in with the best method; a refused APOP falls back to the next one when that is allowed."""
     settings = probe.settings
     probe.enter("auth")
-    offered = list(probe.facts["auth_mechanisms"])
-    if client.timestamp.match(client.welcome):
-        offered.append("APOP")
+    advertised = list(probe.facts["auth_mechanisms"])
     if "USER" in client.capabilities or not client.capabilities:
-        offered.append("USER")
-    name = sasl.choose(offered, probe)
+        advertised.append("USER")
+    names = _login_order(client, advertised, settings)
+    if not names:
+        raise sasl.unavailable(advertised + _apop_offered(client), probe)
+    for index, name in enumerate(names):
+        probe.facts["login_method"] = name
+        try:
+            _login_with(client, name, settings)
+            return
+        except poplib.error_proto as error:
+            failure = _failure(probe, error, "auth_failed")
+        apop_refused = name == "APOP" and failure.code == "auth_failed"
+        if apop_refused and index + 1 < len(names):
+            continue  # a greeting's timestamp promises no APOP secret for this login: try the next method
+        if apop_refused and settings.safe_logon and advertised:
+            # APOP was all Safe logon allowed; the server's other methods would send the password itself.
+            raise probe.fail("apop_refused", reason=failure.params["reason"], offered=", ".join(advertised))
+        raise failure
+
+
+def _apop_offered(client):
+    # APOP is no CAPA capability: a timestamp in the greeting only says the server may know APOP.
+    return ["APOP"] if client.timestamp.match(client.welcome) else []
+
+
+def _login_order(client, advertised, settings):
+    """The methods to try, best first. APOP keeps its rank on an unencrypted connection, where it is
+    what keeps the password off the wire; over TLS what CAPA advertises comes first, because servers
+    such as GNU Mailutils put a timestamp in every greeting without keeping APOP secrets."""
+    names = sasl.ranked(advertised + _apop_offered(client), settings)
+    if settings.security != "none" and client.capabilities:
+        names.sort(key=lambda name: name == "APOP")
+    return names
+
+
+def _login_with(client, name, settings):
     password = settings.password.reveal()
-    try:
-        if name == "APOP":
-            client.apop(settings.login, password)
-        elif name == "USER":
-            client.user(settings.login)
-            client.pass_(password)
-        else:
-            _authenticate(client, sasl.Mechanism(name, settings.login, password))
-    except poplib.error_proto as error:
-        raise _failure(probe, error, "auth_failed") from None
+    if name == "APOP":
+        client.apop(settings.login, password)
+    elif name == "USER":
+        client.user(settings.login)
+        client.pass_(password)
+    else:
+        _authenticate(client, sasl.Mechanism(name, settings.login, password))
 
 
 def _authenticate(client, mechanism):

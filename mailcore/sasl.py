@@ -17,18 +17,33 @@ RANKING = ("SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "APOP", "PLAIN", "LOGIN",
 SAFE = frozenset({"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "APOP"})
 
 
+def ranked(offered, settings):
+    """The offered mechanisms this client can use and the settings allow, strongest first. A forced
+    mechanism counts only when it is one of ours: one the server offers but we do not speak is not
+    offered at all, as far as we are concerned."""
+    offered_upper = [name.upper() for name in offered]
+    wanted = [settings.auth_mechanism.upper()] if settings.auth_mechanism else RANKING
+    return [
+        name
+        for name in wanted
+        if name in RANKING and name in offered_upper and (name in SAFE or not settings.safe_logon)
+    ]
+
+
 def choose(offered, probe):
     """The strongest offered mechanism allowed, recorded as the probe's ``login_method``; fails naming
     what the server offers."""
-    settings = probe.settings
-    offered_upper = [name.upper() for name in offered]
-    wanted = [settings.auth_mechanism.upper()] if settings.auth_mechanism else RANKING
-    for name in wanted:
-        if name in offered_upper and (name in SAFE or not settings.safe_logon):
-            probe.facts["login_method"] = name
-            return name
-    shown = ", ".join(name for name in offered_upper if name != "LOGIN-COMMAND") or "none"
-    raise probe.fail("auth_mechanism_unavailable", offered=shown)
+    usable = ranked(offered, probe.settings)
+    if not usable:
+        raise unavailable(offered, probe)
+    probe.facts["login_method"] = usable[0]
+    return usable[0]
+
+
+def unavailable(offered, probe):
+    """The failure for a server offering nothing allowed here, naming what it does offer."""
+    shown = ", ".join(name.upper() for name in offered if name.upper() != "LOGIN-COMMAND") or "none"
+    return probe.fail("auth_mechanism_unavailable", offered=shown)
 
 
 class Mechanism:

@@ -6,7 +6,7 @@ logged in, the deadline lets go and ``timeout`` bounds each read instead, so a l
 not cut off halfway.
 """
 
-from .check import check_server, connect
+from .check import check_server, connect, logged_in_first
 from .deadline import Deadline
 from .errors import CheckFailure
 from .probe import Probe
@@ -20,15 +20,17 @@ def open_session(settings, timeout, login_first=None):
     deadline = Deadline(timeout)
     if login_first is not None:
         first = check_server(login_first, deadline=deadline)
-        if not first.ok:
+        if not logged_in_first(first):
             raise CheckFailure(first.code, first.stage, first.params)
     probe = Probe(settings, deadline)
+    if login_first is not None:
+        probe.facts["login_before_send"] = first.protocol
     try:
         client = connect(probe)
     except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
         failure = probe.failure(error)
         probe.close()
         raise failure from None
-    deadline.release()
+    deadline.release(handed_over=True)
     client.sock.settimeout(float(timeout))
     return client

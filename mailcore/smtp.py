@@ -2,12 +2,21 @@
 
 import base64
 import contextlib
+import re
 import smtplib
 import socket
 
 from . import sasl
 
 _BUSY = {421, 450, 451, 452, 454}
+# RFC 3463 enhanced status codes: X.7.0 (and Microsoft's X.7.57) say "authenticate first";
+# X.1.7 / X.1.8 blame the sender's address.
+_ENHANCED = re.compile(r"^\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
+_AUTH_STATUSES = {("7", "0"), ("7", "57")}
+_SENDER_STATUSES = {("1", "7"), ("1", "8")}
+# What servers say when a client that did not log in may not send: Postfix's restrictions ("Access
+# denied", "not logged in", "Client host rejected"), Exim's ACLs ("Administrative prohibition").
+_LOGIN_NEEDED = ("access denied", "not logged in", "client host rejected", "administrative prohibition")
 
 
 class _SMTP(smtplib.SMTP):
@@ -79,6 +88,10 @@ def login(client, probe):
     offered = probe.facts["auth_mechanisms"]
     if not settings.login or not offered:
         probe.facts["login_method"] = None
+        if settings.password and probe.facts.get("starttls_offered") and not probe.facts.get("login_before_send"):
+            # Port 25 as most servers run it: AUTH only after STARTTLS. Without a login here, mail
+            # for the server's own domain passes the check and mail for any other is refused later.
+            raise sasl.unavailable(offered, probe)
         return
     name = sasl.choose(offered, probe)
     mechanism = sasl.Mechanism(name, settings.login, settings.password.reveal())
@@ -108,6 +121,8 @@ def check(client, probe):
         raise _refusal(probe, "sender_rejected", code, message)
     code, message = next(replies)
     if code not in (250, 251):
+        # Servers check the sender at RCPT time too (Postfix's smtpd_delay_reject): the stage alone
+        # does not say whose address was refused.
         raise _refusal(probe, "recipient_rejected", code, message)
     # QUIT ends the transaction unsent; a server that hangs up instead of answering has said enough.
     with contextlib.suppress(smtplib.SMTPServerDisconnected):
@@ -129,9 +144,24 @@ def _replies(client, commands):
 
 def _refusal(probe, code_name, code, message):
     reason = _reason(code, message)
-    lowered = reason.lower()
-    if code == 530 or " 5.7.0 " in f" {lowered} " or "relay" in lowered or "authenticat" in lowered:
-        return probe.fail("auth_required_before_send", reason=reason)
+    return probe.fail(refusal_code(code, message, bool(probe.facts.get("login_method")), code_name), reason=reason)
+
+
+def refusal_code(code, message, logged_in, default):
+    """The error code of a refused MAIL FROM or RCPT TO, from the reply itself: its enhanced status
+    code and its words first, ``default`` (the stage's code) only when they say nothing more."""
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    lowered = text.lower()
+    status = _ENHANCED.match(text)
+    status = status.groups() if status else None
+    if code == 530 or status in _AUTH_STATUSES or "relay" in lowered or "authenticat" in lowered:
+        return "auth_required_before_send"
+    if not logged_in and any(words in lowered for words in _LOGIN_NEEDED):
+        return "auth_required_before_send"
     if code in _BUSY:
-        return probe.fail("server_busy", reason=reason)
-    return probe.fail(code_name, reason=reason)
+        return "server_busy"
+    if status in _SENDER_STATUSES or "sender address rejected" in lowered:
+        return "sender_rejected"
+    if "recipient address rejected" in lowered:
+        return "recipient_rejected"
+    return default

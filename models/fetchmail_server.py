@@ -25,8 +25,9 @@ class FetchmailServer(models.Model):
     email_account_ids = fields.One2many("email.account", "fetchmail_server_id", readonly=True)
 
     def connect(self, allow_archived=False):
-        self.ensure_one()
-        account = self._email_account()
+        # Stock decides what an unlinked, empty or multiple recordset means (modules that patch it, such
+        # as the OCA's fetchmail_attach_from_folder, rely on that); only one linked server is ours.
+        account = self._email_account() if len(self) == 1 else self.env["email.account"]
         if not account or not (self.active or allow_archived):
             return super().connect(allow_archived=allow_archived)
         return account._open_session("incoming")
@@ -81,8 +82,8 @@ class FetchmailServer(models.Model):
                 else:
                     imported += 1
         except Exception as error:  # noqa: BLE001 - any break in the dialogue is the server's, reported
-            failure = self._mailbox_failure(client, error)
             self._close(client)
+            failure = self._mailbox_failure(client, error)  # re-raises our own bugs, the session closed
             account._mail_flow_failed(
                 "incoming", failure.code, account._explain(failure), imported_count=account.imported_count + imported
             )

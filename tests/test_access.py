@@ -42,11 +42,26 @@ class TestAccess(EmailAccountCase):
             return found
 
         menu = self.env.ref("email_account.email_account_menu")
+        app = self.env.ref("email_account.email_account_menu_app_accounts")
         admin = new_test_user(self.env, "ea_admin", groups="base.group_system", context={"no_reset_password": True})
-        self.assertIn(menu.id, reachable(self.manager))
+        self.assertIn(app.id, reachable(self.manager))
         self.assertIn(menu.id, reachable(admin))
-        self.assertNotIn(menu.id, reachable(self.erp_manager))
+        self.assertNotIn(app.id, reachable(admin), "one way in: Settings > Master Data")
+        self.assertFalse({menu.id, app.id} & reachable(self.erp_manager))
         self.assertNotIn(self.env.ref("base.menu_administration").id, reachable(self.employee))
+
+    def test_managers_see_only_what_they_manage(self):
+        """Not Settings: its Users & Companies, and any submenu another module puts there without groups."""
+        other = self.env["ir.ui.menu"].create(
+            {"name": "Third-party settings", "parent_id": self.env.ref("base.menu_administration").id}
+        )
+        menus = self.env["ir.ui.menu"].with_user(self.manager).load_menus(debug=False)
+        roots = {menus[menu_id]["xmlid"] or menus[menu_id]["name"] for menu_id in menus["root"]["children"]}
+        self.assertIn("email_account.email_account_menu_app", roots)
+        self.assertNotIn("base.menu_administration", roots)
+        for hidden in ("base.menu_users", "base.menu_action_res_users"):
+            self.assertNotIn(self.env.ref(hidden).id, menus)
+        self.assertNotIn(other.id, menus)
 
     def test_other_internal_users_have_no_access(self):
         for user in (self.employee, self.erp_manager):

@@ -1,6 +1,8 @@
 """The wizard's automatic path over discovery: a real DNS server on loopback tells where the harness's
 Dovecot is (RFC 6186 SRV records); without records, the manual steps open with the reason."""
 
+import time
+
 from odoo.tests import Form, tagged
 
 from .common import EmailAccountCase
@@ -41,6 +43,22 @@ class TestEmailAccountDiscovery(EmailAccountCase):
             (self.hostname, self.port("imaps"), "ssl"),
         )
         self.assertEqual((account.smtp_port, account.smtp_security), (self.port("submission"), "starttls"))
+
+    def logins(self):
+        """Dovecot's successful logins of alice so far, per service (imap, submission)."""
+        with open(self.servers["dovecot"]["main"]["log"], encoding="utf-8") as log:
+            lines = [line for line in log if "-login: Info: Login: user=<alice@example.test>" in line]
+        return {service: sum(f" {service}-login: " in line for line in lines) for service in ("imap", "submission")}
+
+    def test_automatic_path_logs_in_once_per_server(self):
+        """Discovery already checked its winner with the password: Next does not check it again."""
+        before = self.logins()
+        wizard = self.start(email=self.alice["email"], password_input=self.alice["password"])
+        self.assertTrue(wizard.check_ok, wizard.incoming_check_report)
+        time.sleep(0.3)  # Dovecot's log process writes a moment after the client saw OK
+        after = self.logins()
+        self.assertEqual({service: after[service] - before[service] for service in after}, {"imap": 1, "submission": 1})
+        self.assertIn("Logged in with SCRAM-SHA-256", wizard.incoming_check_report)
 
     def test_nothing_found_opens_the_manual_steps_with_the_reason(self):
         self.env["ir.config_parameter"].set_param("email_account.discovery_dns_port", str(self.empty_dns.port))

@@ -218,6 +218,15 @@ class TestEmailAccountSetup(EmailAccountCase):
         self.assertTrue(wizard.check_ok, wizard.incoming_check_report)
         self.assertEqual(wizard.account_id.fetchmail_server_id.port, relay.port)
 
+    def test_next_at_the_last_step_says_what_to_do(self):
+        """Over RPC nothing hides the button: Next on the check step is a user error, not an IndexError."""
+        wizard = self.alice_step(use_for_sending=False)
+        self.next(wizard, **self.incoming())
+        self.next(wizard)
+        self.assertEqual(wizard.state, "check")
+        with self.assertRaisesRegex(UserError, "The check is the last step. Use Retry"):
+            wizard.action_next()
+
     def test_trust_self_signed_certificate(self):
         wizard = self.start(
             email=self.bob["email"], password_input=self.bob["password"], use_for_sending=False, manual=True

@@ -16,8 +16,10 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import fields
+from odoo.addons.mail.models.fetchmail import FetchmailServer as StockFetchmailServer
 from odoo.tests import tagged
 
+from .. import mailcore
 from .common import EmailAccountCase
 
 
@@ -190,6 +192,49 @@ class TestMailFetching(MailFetchingCase):
         self.assertFalse(account.last_fetch_error)
         self.assertEqual(len(account.message_ids), posts + 2)
         self.assertEqual(account.imported_count, 2)
+
+    def test_a_refusal_late_in_a_long_fetch_is_not_a_timeout(self):
+        """After the login the deadline no longer judges: a mailbox refused after ``timeout`` seconds of
+        fetching is reported as what it is."""
+        account = self.account(timeout=1)
+        self.deliver(self.reply())
+
+        def refused_after_a_while(*args):
+            time.sleep(1.3)
+            raise mailcore.MailboxError("NO [SERVERBUG] Internal error occurred")
+
+        with patch.object(type(self.env["fetchmail.server"]), "_import_message", refused_after_a_while):
+            self.fetch()
+        self.assertEqual(account.fetch_failure_code, "mailbox_unavailable")
+        self.assertIn("[SERVERBUG]", account.last_fetch_error)
+
+    def test_a_bug_in_the_fetch_is_raised_and_the_session_closed(self):
+        account = self.account(timeout=1)
+        self.deliver(self.reply())
+        closed = []
+        close = type(self.env["fetchmail.server"])._close
+
+        def bug_after_a_while(*args):
+            time.sleep(1.3)
+            raise KeyError("a bug of ours")
+
+        def recording_close(client, mailbox=None):
+            closed.append(client)
+            return close(client, mailbox)
+
+        server_model = type(self.env["fetchmail.server"])
+        with patch.object(server_model, "_import_message", bug_after_a_while), patch.object(
+            server_model, "_close", staticmethod(recording_close)
+        ), self.assertRaises(KeyError):
+            account.fetchmail_server_id.fetch_mail(raise_exception=False)
+        self.assertEqual(len(closed), 1)
+        self.assertFalse(account.fetch_failure_code)
+
+    def test_connect_of_an_empty_recordset_is_stock(self):
+        """Modules that patch stock connect (the OCA's fetchmail_attach_from_folder) call it so."""
+        with patch.object(StockFetchmailServer, "connect", autospec=True, return_value="stock") as stock:
+            self.assertEqual(self.env["fetchmail.server"].connect(), "stock")
+        stock.assert_called_once()
 
     def test_untrusted_certificate_refused_unless_pinned(self):
         user = self.alice["email"]

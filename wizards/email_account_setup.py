@@ -80,18 +80,29 @@ class EmailAccountSetup(models.TransientModel):
 
     def action_next(self):
         self.ensure_one()
+        steps = self._steps()
+        if self.state not in steps[:-1]:
+            raise UserError(
+                self.env._(
+                    "The check is the last step. Use Retry to check again, or Set up connection parameters "
+                    "manually to change the settings."
+                )
+            )
+        discovered = None
         if self.state == "account":
             self._check_unique_address()
-            if not self.manual and not self._apply_discovery():
-                return self._action_reopen()
+            if not self.manual:
+                discovered = self._apply_discovery()
+                if not discovered.ok:
+                    return self._action_reopen()
+                steps = self._steps()
         elif self.state in ("outgoing", "incoming"):
             errors = self._server_errors([self.state])
             if errors:
                 raise UserError("\n".join(errors))
-        steps = self._steps()
         following = steps[steps.index(self.state) + 1]
         if following == "check":
-            return self._check_and_finish()
+            return self._check_and_finish(discovered)
         self.state = following
         return self._action_reopen()
 
@@ -186,7 +197,7 @@ class EmailAccountSetup(models.TransientModel):
 
     def _apply_discovery(self):
         """The automatic path: find (and, given the password, check) the settings. When that fails,
-        say why and open the manual steps with the best candidate; return whether it succeeded."""
+        say why and open the manual steps with the best candidate; returns the discovery result."""
         budget = float(self.env["ir.config_parameter"].sudo().get_param(DISCOVERY_PARAMETER % "budget") or 10)
         try:
             result = discovery.discover(
@@ -204,7 +215,7 @@ class EmailAccountSetup(models.TransientModel):
                 "Settings found %(origin)s.", origin=result.configuration.describe(self.env._)
             )
             self.write(values)
-            return True
+            return result
         values["discovery_failure"] = self.env._(
             "Cannot determine connection settings automatically. Check the settings below, which are the "
             "best guess, and change what your provider says differently.\n%(reason)s",
@@ -212,7 +223,7 @@ class EmailAccountSetup(models.TransientModel):
         )
         self.write({**values, "manual": True})
         self.state = self._steps()[1]
-        return False
+        return result
 
     def _discovered_values(self, result):
         """The wizard's settings from a discovery result: its best candidate, else the usual names."""
@@ -240,12 +251,19 @@ class EmailAccountSetup(models.TransientModel):
             values["login"] = login
         return values
 
-    def _check_and_finish(self):
-        """Check the servers in use, show what happened, and save the account when all of them work."""
+    def _check_and_finish(self, discovered=None):
+        """Check the servers in use, show what happened, and save the account when all of them work.
+        ``discovered``: the discovery that just checked these settings, whose check then stands (one
+        login per server, not two, at providers that rate-limit them)."""
         errors = self._server_errors(self._sides_in_use())
         if errors:
             raise UserError("\n".join(errors))
-        result = self._run_check()
+        result = None
+        if discovered is not None:
+            arguments = self._check_arguments()
+            if not arguments["login_before_send"]:
+                result = discovered.check_of(arguments["outgoing"], arguments["incoming"])
+        result = result or self._run_check()
         report = {server["side"]: server for server in self._check_report(result)}
         values = {"state": "check", "check_ok": result.ok}
         for side in ("outgoing", "incoming"):

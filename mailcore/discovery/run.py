@@ -38,6 +38,9 @@ MISSING = {
     frozenset({"outgoing"}): _lt("%(origin)s: no outgoing server"),
     frozenset({"incoming", "outgoing"}): _lt("%(origin)s: no incoming and no outgoing server"),
 }
+# The settings a check depends on, besides the password discovery was given.
+_CHECKED = ("protocol", "host", "port", "security", "login", "safe_logon", "auth_mechanism", "tls_policy",
+            "pinned_fingerprint", "sender", "cafile")  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -58,6 +61,19 @@ class DiscoveryResult:
         if self.configuration is None or self.configuration.oauth_only:
             return False
         return not self.password_given or (self.check is not None and self.check.ok)
+
+    def check_of(self, outgoing, incoming):
+        """The winner's passed check when ``outgoing`` and ``incoming`` (ServerSettings, None for a side
+        not in use) are what it checked, so the caller need not log in to each server again; else None."""
+        if not self.ok or self.check is None:
+            return None
+        for wanted, found, result in ((outgoing, self.outgoing, self.check.outgoing),
+                                      (incoming, self.incoming, self.check.incoming)):  # fmt: skip
+            if (wanted is None) != (result is None):
+                return None
+            if wanted is not None and any(getattr(wanted, name) != getattr(found, name) for name in _CHECKED):
+                return None
+        return self.check
 
     def reason(self, gettext=identity):
         """Why discovery did not succeed, for the user (``gettext`` translates it): a sentence, then

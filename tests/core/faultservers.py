@@ -7,6 +7,7 @@ thread. They are servers, not patched client classes: the code under test opens 
 import contextlib
 import socket
 import threading
+import time
 
 # What a deadline may overrun by in these tests: thread scheduling on a busy 2-core machine. The
 # faults themselves would hold a check for a minute (tarpit) or 200 s (trickle), so the bound still bites.
@@ -157,3 +158,136 @@ def pop3_mailbox_in_use(conn, stopping):
         else:
             conn.sendall(b"+OK bye\r\n")
             return
+
+
+def _serve_lines(conn, stopping, answer):
+    """Reads command lines and writes ``answer(line)`` until it returns None or the client leaves."""
+    while not stopping.is_set():
+        line = read_line(conn)
+        if not line:
+            return
+        reply = answer(line)
+        if reply is None:
+            return
+        conn.sendall(reply)
+
+
+def mailutils_pop3(tls_context=None, received=None):
+    """GNU Mailutils 3.15 pop3d without APOP secrets: a timestamp in the greeting, only USER in CAPA,
+    and APOP refused. ``received`` collects the command names; ``tls_context`` serves implicit TLS."""
+
+    def handler(conn, stopping):
+        if tls_context is not None:
+            conn = tls_context.wrap_socket(conn, server_side=True)
+        conn.sendall(b"+OK POP3 Ready <31337.1733068800@fault.test>\r\n")
+
+        def answer(line):
+            command = line.split()[0].upper()
+            if received is not None:
+                received.append(command.decode())
+            if command == b"CAPA":
+                return (b"+OK Capability list follows\r\nTOP\r\nUSER\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\n"
+                        b"AUTH-RESP-CODE\r\nIMPLEMENTATION GNU Mailutils 3.15\r\n.\r\n")
+            if command == b"APOP":
+                return b"-ERR [AUTH] Bad login\r\n"
+            if command in (b"USER", b"PASS"):
+                return b"+OK\r\n"
+            if command == b"STAT":
+                return b"+OK 0 0\r\n"
+            if command == b"QUIT":
+                conn.sendall(b"+OK\r\n")
+                return None
+            return b"-ERR unknown command\r\n"
+
+        _serve_lines(conn, stopping, answer)
+
+    return handler
+
+
+def mailutils_imap(conn, stopping):
+    """GNU Mailutils 3.15 imap4d: its successful AUTHENTICATE reply ends with a bare LF."""
+    conn.sendall(b"* OK IMAP4rev1 Debian GNU Mailutils 3.15\r\n")
+    pending = []
+
+    def answer(line):
+        if pending:  # the client's SASL response: the login succeeds
+            return pending.pop() + b" OK AUTHENTICATE PLAIN authentication successful\n"
+        tag, command = line.split()[:2]
+        command = command.upper()
+        if command == b"CAPABILITY":
+            return b"* CAPABILITY IMAP4rev1 NAMESPACE ID IDLE LITERAL+ UNSELECT AUTH=PLAIN\r\n" + tag + b" OK done\r\n"
+        if command == b"AUTHENTICATE":
+            pending.append(tag)
+            return b"+ \r\n"
+        if command == b"EXAMINE":
+            return (b"* 0 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1733068800] UID validity status\r\n"
+                    + tag + b" OK [READ-ONLY] EXAMINE Completed\r\n")
+        if command == b"LOGOUT":
+            conn.sendall(b"* BYE Session terminating.\r\n" + tag + b" OK LOGOUT Completed\r\n")
+            return None
+        return tag + b" BAD unknown command\r\n"
+
+    _serve_lines(conn, stopping, answer)
+
+
+def exim_smtp(rcpt_reply):
+    """Exim 4.96 on a port whose ACL refuses RCPT TO for a client that did not log in."""
+
+    def handler(conn, stopping):
+        conn.sendall(b"220 fault.test ESMTP Exim 4.96 Sun, 01 Dec 2024 16:00:00 +0000\r\n")
+        replies = {b"EHLO": b"250-fault.test Hello localhost [127.0.0.1]\r\n250-SIZE 52428800\r\n"
+                            b"250-8BITMIME\r\n250-PIPELINING\r\n250 HELP\r\n",
+                   b"MAIL": b"250 OK\r\n", b"RCPT": rcpt_reply, b"RSET": b"250 Reset OK\r\n"}
+
+        def answer(line):
+            command = line[:4].upper()
+            if command == b"QUIT":
+                conn.sendall(b"221 fault.test closing connection\r\n")
+                return None
+            return replies.get(command, b"500 unrecognized command\r\n")
+
+        _serve_lines(conn, stopping, answer)
+
+    return handler
+
+
+class CyrusPop3:
+    """Cyrus IMAP 3.6 pop3d as Debian configures it (``popminpoll: 1``): one login a minute per
+    mailbox, the next one refused with [LOGIN-DELAY]. Shared by every connection to one server."""
+
+    def __init__(self, delay=60):
+        self.delay = delay
+        self.logins = []  # time.monotonic() of each accepted login
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, conn, stopping):
+        conn.sendall(b"+OK fault.test Cyrus POP3 3.6.1-Debian server ready\r\n")
+
+        def answer(line):
+            command = line.split()[0].upper()
+            if command == b"CAPA":
+                return (b"+OK List of capabilities follows\r\nEXPIRE NEVER\r\nLOGIN-DELAY %d\r\nTOP\r\nUIDL\r\n"
+                        b"PIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nUSER\r\n"
+                        b"IMPLEMENTATION Cyrus POP3 3.6.1-Debian\r\n.\r\n" % self.delay)
+            if command == b"USER":
+                return b"+OK Name is a valid mailbox\r\n"
+            if command == b"PASS":
+                return self._login()
+            if command == b"STAT":
+                return b"+OK 0 0\r\n"
+            if command == b"QUIT":
+                conn.sendall(b"+OK\r\n")
+                return None
+            return b"-ERR Unrecognized command\r\n"
+
+        _serve_lines(conn, stopping, answer)
+
+    def _login(self):
+        with self._lock:
+            now = time.monotonic()
+            if self.logins and now - self.logins[-1] < self.delay:
+                self.refused += 1
+                return b"-ERR [LOGIN-DELAY] Minimum time between mailbox checks not reached\r\n"
+            self.logins.append(now)
+            return b"+OK Mailbox locked and ready\r\n"

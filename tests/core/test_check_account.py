@@ -63,4 +63,23 @@ def test_pop_before_smtp_reports_the_incoming_failure(servers, forget_pop_logins
         popbeforesmtp(servers), settings_for(servers, "pop3", "ssl", password="wrong"), login_before_send=True
     )
     assert result.outgoing.code == result.incoming.code == "auth_failed"
-    assert result.outgoing.protocol == "pop3"
+    # The outgoing result is the SMTP server's; its message names the incoming server that refused.
+    assert (result.outgoing.protocol, result.outgoing.host) == ("smtp", "127.0.0.1")
+    assert result.outgoing.message.startswith("localhost rejected the login")
+
+
+def pop3_logins(servers):
+    with open(servers["dovecot"]["main"]["log"], encoding="utf-8") as log:
+        return sum("pop3-login: Info: Login: user=<alice@example.test>" in line for line in log)
+
+
+def test_pop_before_smtp_logs_in_once_for_both_sides(servers, forget_pop_logins):
+    """The incoming check is the login before sending: servers allowing one login a minute refuse a second."""
+    before = pop3_logins(servers)
+    result = check_account(popbeforesmtp(servers), settings_for(servers, "pop3", "ssl"), login_before_send=True)
+    assert result.ok, (result.outgoing.message, result.incoming.message)
+    deadline = time.monotonic() + 2  # Dovecot's log process writes a moment after the client saw +OK
+    while pop3_logins(servers) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert pop3_logins(servers) - before == 1

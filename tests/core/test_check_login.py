@@ -77,3 +77,17 @@ def test_wrong_password(servers, protocol, mechanism):
     assert (result.code, result.stage) == ("auth_failed", "auth")
     assert "app password" in result.message
     assert "not-the-password" not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("protocol", ["smtp", "imap", "pop3"])
+def test_offered_mechanism_the_core_does_not_speak(servers, protocol):
+    """Dovecot offers DIGEST-MD5, which the core does not implement: forcing it must not crash the check."""
+    result = check_server(settings_for(servers, protocol, "ssl", auth_mechanism="DIGEST-MD5"))
+    assert (result.code, result.stage) == ("auth_mechanism_unavailable", "auth")
+    assert "DIGEST-MD5" in result.params["offered"]
+    assert check_server(settings_for(servers, protocol, "ssl")).facts["login_method"] == "SCRAM-SHA-256"
+
+
+def test_pop3_refusal_is_the_server_text(servers):
+    result = check_server(settings_for(servers, "pop3", "ssl", password="not-the-password", auth_mechanism="USER"))
+    assert result.params["reason"].startswith("-ERR [AUTH] "), result.params["reason"]

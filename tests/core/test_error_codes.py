@@ -37,6 +37,12 @@ def handshake_alert(conn, stopping):
     conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
 
 
+def logged_in_a_moment_ago():
+    cyrus = faultservers.CyrusPop3()
+    cyrus.logins.append(time.monotonic())
+    return cyrus
+
+
 SCENARIOS = {
     "host_not_found": lambda servers: check_server(
         ServerSettings("smtp", "no-such-host.invalid", 587, "starttls"), timeout=5
@@ -65,6 +71,8 @@ SCENARIOS = {
     "auth_mechanism_unavailable": lambda servers: check_server(
         settings_for(servers, "imap", "starttls", instance="plainonly", safe_logon=True)
     ),
+    "apop_refused": lambda servers: fault(faultservers.mailutils_pop3(), "pop3", safe_logon=True),
+    "login_delay": lambda servers: fault(logged_in_a_moment_ago(), "pop3"),
     "auth_required_before_send": lambda servers: check_server(
         ServerSettings("smtp", "127.0.0.1", servers["smtp"]["popbeforesmtp"], "none", sender="nobody@example.test")
     ),
