@@ -21,7 +21,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 # protocol and header names, example addresses, placeholders only, and the words a language borrows.
 SAME_AS_SOURCE = {
     "de": {"Login", "Port", "Server"},
-    "fr": {"Description", "Messages", "Port"},
+    "fr": {"Description", "Menu", "Messages", "Port"},
 }
 NEUTRAL = {"Message-ID"}
 
