@@ -7,7 +7,6 @@ and every submenu another module puts there without groups; administrators do no
 
 from odoo import api, models
 
-
 APP_MENUS = ("email_account_menu_app", "email_account_menu_app_accounts")
 
 

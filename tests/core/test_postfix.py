@@ -1,9 +1,13 @@
 """The harness's private Postfix 3.7: a second real SMTP implementation, with a submission server's
 policy (logins through Dovecot, relaying only when logged in, sender login maps checked at RCPT time)."""
 
+import json
+import time
+import uuid
+
 import pytest
 
-from mailcore import ServerSettings, check_server
+from mailcore import ServerSettings, check_server, open_session
 
 
 def postfix(servers, service, security, user="alice", **changes):
@@ -65,3 +69,22 @@ def test_a_mechanism_the_core_does_not_speak_is_not_chosen(servers):
     result = check_server(postfix(servers, "submission", "starttls", auth_mechanism="DIGEST-MD5"))
     assert (result.code, result.stage) == ("auth_mechanism_unavailable", "auth")
     assert "DIGEST-MD5" in result.params["offered"]
+
+
+def test_accepted_mail_reaches_the_sink(servers):
+    """What Postfix accepts it relays to the harness's sink, where tests can read it."""
+    client = open_session(postfix(servers, "submission", "starttls"), timeout=5)
+    subject = uuid.uuid4().hex
+    message = f"From: alice@example.test\r\nTo: carol@other.test\r\nSubject: {subject}\r\n\r\nHello\r\n"
+    assert client.sendmail("alice@example.test", ["carol@other.test"], message) == {}
+    client.quit()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(servers["sink_file"], encoding="utf-8") as sink:
+            entries = [json.loads(line) for line in sink]
+        found = [entry for entry in entries if subject in entry["data"]]
+        if found:
+            assert (found[0]["server"], found[0]["rcpt_tos"]) == ("sink", ["carol@other.test"])
+            return
+        time.sleep(0.1)
+    pytest.fail("the message Postfix accepted did not reach the sink")

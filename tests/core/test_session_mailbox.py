@@ -8,6 +8,7 @@ import pytest
 
 from accounts import settings_for
 from mailcore import CheckFailure, open_mailbox, open_session
+from mailcore.deadline import Deadline
 
 INSTANCE = "plainonly"  # a mailbox of its own, untouched by the other tests
 
@@ -85,3 +86,14 @@ def test_pop_before_smtp_session_may_relay(servers, forget_pop_logins):
                 return
         time.sleep(0.1)
     pytest.fail("the relayed message did not reach the sink")
+
+
+
+def test_a_deadline_handed_over_to_a_session_no_longer_judges_it():
+    """Once logged in, reads are bounded one by one: a refusal an hour into a fetch is not a timeout."""
+    handed_over, kept = Deadline(0.2), Deadline(0.2)
+    handed_over.release(handed_over=True)
+    kept.release()
+    time.sleep(0.3)
+    assert not handed_over.passed
+    assert kept.passed
