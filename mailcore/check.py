@@ -67,10 +67,17 @@ def _check_after_login(settings, first, deadline):
     which is then reported for this server (naming the incoming one in the message)."""
     if not logged_in_first(first):
         return CheckResult(
-            settings.protocol, settings.host, settings.port, settings.security, ok=False, stage="auth",
-            code=first.code, params=dict(first.params), message=first.message,
+            protocol=settings.protocol,
+            host=settings.host,
+            port=settings.port,
+            security=settings.security,
+            ok=False,
+            stage="auth",
+            code=first.code,
+            params=dict(first.params),
+            message=first.message,
             facts={"login_before_send": first.protocol},
-        )  # fmt: skip
+        )
     return _check(settings, deadline, login_before_send=first.protocol)
 
 

@@ -101,10 +101,7 @@ EXPLANATIONS = {
             "Odoo or another mail program logged in to it a moment ago; the server enforces a minimum time "
             "between logins."
         ),
-        _lt(
-            "Wait a minute and retry; fetch this mailbox no more often than the server allows, from one "
-            "program only."
-        ),
+        _lt("Wait a minute and retry; fetch this mailbox no more often than the server allows, from one program only."),
     ),
     "auth_required_before_send": (
         _lt("%(host)s refused to accept mail before logging in (%(reason)s)."),

@@ -142,7 +142,6 @@ def _authenticate(client, mechanism):
         client._putcmd(base64.b64encode(answer).decode())
 
 
-
 def check(client, probe):
     probe.enter("mailbox")
     try:

@@ -11,9 +11,9 @@ from . import sasl
 _BUSY = {421, 450, 451, 452, 454}
 # RFC 3463 enhanced status codes: X.7.0 (and Microsoft's X.7.57) say "authenticate first";
 # X.1.7 / X.1.8 blame the sender's address.
-_ENHANCED = re.compile(r"^\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
-_AUTH_STATUSES = {("7", "0"), ("7", "57")}
-_SENDER_STATUSES = {("1", "7"), ("1", "8")}
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+_AUTH_STATUSES = {("5", "7", "0"), ("5", "7", "57")}
+_SENDER_STATUSES = {("5", "1", "7"), ("5", "1", "8")}
 # What servers say when a client that did not log in may not send: Postfix's restrictions ("Access
 # denied", "not logged in", "Client host rejected"), Exim's ACLs ("Administrative prohibition").
 _LOGIN_NEEDED = ("access denied", "not logged in", "client host rejected", "administrative prohibition")

@@ -39,8 +39,9 @@ MISSING = {
     frozenset({"incoming", "outgoing"}): _lt("%(origin)s: no incoming and no outgoing server"),
 }
 # The settings a check depends on, besides the password discovery was given.
-_CHECKED = ("protocol", "host", "port", "security", "login", "safe_logon", "auth_mechanism", "tls_policy",
-            "pinned_fingerprint", "sender", "cafile")  # fmt: skip
+_CHECKED = tuple(
+    "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile".split()
+)
 
 
 @dataclasses.dataclass
@@ -67,8 +68,8 @@ class DiscoveryResult:
         not in use) are what it checked, so the caller need not log in to each server again; else None."""
         if not self.ok or self.check is None:
             return None
-        for wanted, found, result in ((outgoing, self.outgoing, self.check.outgoing),
-                                      (incoming, self.incoming, self.check.incoming)):  # fmt: skip
+        sides = ((outgoing, self.outgoing, self.check.outgoing), (incoming, self.incoming, self.check.incoming))
+        for wanted, found, result in sides:
             if (wanted is None) != (result is None):
                 return None
             if wanted is not None and any(getattr(wanted, name) != getattr(found, name) for name in _CHECKED):
