@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import ssl
 import subprocess
+import time
 import uuid
 from unittest.mock import patch
 
