@@ -67,10 +67,7 @@ def _check_after_login(settings, first, deadline):
     which is then reported for this server (naming the incoming one in the message)."""
     if not logged_in_first(first):
         return CheckResult(
-            protocol=settings.protocol,
-            host=settings.host,
-            port=settings.port,
-            security=settings.security,
+            **_server(settings),
             ok=False,
             stage="auth",
             code=first.code,
@@ -142,6 +139,11 @@ def _add_certificate(probe, failure, deadline):
         failure.params.setdefault("not_after", certificate["not_after"])
 
 
+def _server(settings):
+    """Which server a result is about."""
+    return {"protocol": settings.protocol, "host": settings.host, "port": settings.port, "security": settings.security}
+
+
 def _result(probe, ok, stage, code=None, params=None):
     probe.finish()
     settings = probe.settings
@@ -149,10 +151,7 @@ def _result(probe, ok, stage, code=None, params=None):
     # What the user typed is shown as typed; what the server said is scrubbed.
     params = {key: value if key in _USER_PARAMS else _scrub(value, password) for key, value in (params or {}).items()}
     return CheckResult(
-        protocol=settings.protocol,
-        host=settings.host,
-        port=settings.port,
-        security=settings.security,
+        **_server(settings),
         ok=ok,
         stage=stage,
         code=code,

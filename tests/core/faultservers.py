@@ -172,6 +172,16 @@ def _serve_lines(conn, stopping, answer):
         conn.sendall(reply)
 
 
+def _pop3_empty_mailbox(conn, command, unknown):
+    """The reply of a logged-in POP3 server with an empty mailbox; None (after +OK) once the client quits."""
+    if command == b"STAT":
+        return b"+OK 0 0\r\n"
+    if command == b"QUIT":
+        conn.sendall(b"+OK\r\n")
+        return None
+    return unknown
+
+
 def mailutils_pop3(tls_context=None, received=None):
     """GNU Mailutils 3.15 pop3d without APOP secrets: a timestamp in the greeting, only USER in CAPA,
     and APOP refused. ``received`` collects the command names; ``tls_context`` serves implicit TLS."""
@@ -192,12 +202,7 @@ def mailutils_pop3(tls_context=None, received=None):
                 return b"-ERR [AUTH] Bad login\r\n"
             if command in (b"USER", b"PASS"):
                 return b"+OK\r\n"
-            if command == b"STAT":
-                return b"+OK 0 0\r\n"
-            if command == b"QUIT":
-                conn.sendall(b"+OK\r\n")
-                return None
-            return b"-ERR unknown command\r\n"
+            return _pop3_empty_mailbox(conn, command, b"-ERR unknown command\r\n")
 
         _serve_lines(conn, stopping, answer)
 
@@ -274,12 +279,7 @@ class CyrusPop3:
                 return b"+OK Name is a valid mailbox\r\n"
             if command == b"PASS":
                 return self._login()
-            if command == b"STAT":
-                return b"+OK 0 0\r\n"
-            if command == b"QUIT":
-                conn.sendall(b"+OK\r\n")
-                return None
-            return b"-ERR Unrecognized command\r\n"
+            return _pop3_empty_mailbox(conn, command, b"-ERR Unrecognized command\r\n")
 
         _serve_lines(conn, stopping, answer)
 
