@@ -3,7 +3,6 @@
 A check never raises for a server's fault: every failure becomes a CheckResult with a stable code.
 """
 
-import base64
 import contextlib
 import dataclasses
 
@@ -84,7 +83,7 @@ def _check(settings, deadline, login_before_send=None):
         probe.facts["login_before_send"] = login_before_send
     try:
         PROTOCOLS[settings.protocol].check(connect(probe), probe)
-    except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which re-raises our own bugs
+    except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which logs our own bugs
         failure = probe.failure(error)
         probe.close()
         if failure.code in CERTIFICATE_CODES:
@@ -147,9 +146,8 @@ def _server(settings):
 def _result(probe, ok, stage, code=None, params=None):
     probe.finish()
     settings = probe.settings
-    password = settings.password.reveal()
-    # What the user typed is shown as typed; what the server said is scrubbed.
-    params = {key: value if key in _USER_PARAMS else _scrub(value, password) for key, value in (params or {}).items()}
+    # What the user typed is shown as typed; what the server said is sanitised, secrets masked.
+    params = {key: value if key in _USER_PARAMS else probe.sanitize(value) for key, value in (params or {}).items()}
     return CheckResult(
         **_server(settings),
         ok=ok,
@@ -157,22 +155,6 @@ def _result(probe, ok, stage, code=None, params=None):
         code=code,
         params=params,
         message=explain(code, params) if code else "",
-        facts=_scrub(probe.facts, password),
+        facts=probe.sanitize(probe.facts),
         timings=dict(probe.timings),
     )
-
-
-def _scrub(value, password):
-    """Defence in depth: no server echo or error text may carry the password back to the user."""
-    if not password:
-        return value
-    forms = [password, base64.b64encode(password.encode("utf-8")).decode()]
-    if isinstance(value, str):
-        for form in forms:
-            value = value.replace(form, "***")
-        return value
-    if isinstance(value, dict):
-        return {key: _scrub(item, password) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_scrub(item, password) for item in value)
-    return value

@@ -18,6 +18,10 @@ class _IMAP(ProbeClient, imaplib.IMAP4):
             line = line[:-1] + b"\r\n"
         return line
 
+    def open(self, host="", port=imaplib.IMAP4_PORT, timeout=None):
+        super().open(host, port, timeout)
+        self.file = self._probe.bound(self.file)  # before the greeting: it may announce a literal
+
     def _get_capabilities(self):
         if "banner" not in self._probe.facts:
             self._probe.greeted()
@@ -52,7 +56,7 @@ def open_connection(probe):
         if typ != "OK":
             raise probe.fail("starttls_unsupported", reason=_reason(data))
         client.sock = probe.start_tls(client.sock)
-        client.file = client.sock.makefile("rb")
+        client.file = probe.reader(client.sock)
         client._tls_established = True
         client.untagged_responses.clear()  # nothing said before TLS is to be trusted after it
         client._get_capabilities()

@@ -2,18 +2,26 @@
 
 IMAP keys are UIDs, valid together with the mailbox's UIDVALIDITY; POP3 keys are UIDL strings,
 stable on their own (their UIDVALIDITY is the constant "UIDL"). Only one message body is held at a
-time: ``fetch`` returns one, the caller drops it before asking for the next.
+time: ``fetch`` returns one, the caller drops it before asking for the next. Each method is one
+operation of the session, with its own deadline and byte limit (``Probe.operation``).
 """
+
+from .limits import DIALOGUE_BYTES, LISTING_BYTES, MESSAGE_BYTES
 
 
 class MailboxError(Exception):
     """The server refused a mailbox command; the text is the server's answer."""
 
 
+def _operation(client, byte_limit=DIALOGUE_BYTES):
+    return client._probe.operation("mailbox", byte_limit)
+
+
 class ImapMailbox:
     def __init__(self, client, folder="INBOX"):
         self.client = client
-        typ, data = client.select(folder)
+        with _operation(client):
+            typ, data = client.select(folder)
         if typ != "OK":
             raise MailboxError(_text(data))
         typ, data = client.response("UIDVALIDITY")
@@ -21,14 +29,16 @@ class ImapMailbox:
         self._uidplus = "UIDPLUS" in client.capabilities
 
     def keys(self):
-        typ, data = self.client.uid("SEARCH", "ALL")
+        with _operation(self.client, LISTING_BYTES):
+            typ, data = self.client.uid("SEARCH", "ALL")
         if typ != "OK":
             raise MailboxError(_text(data))
         return [uid.decode() for uid in (data[0] or b"").split()]
 
     def fetch(self, key):
         # BODY.PEEK leaves the \Seen flag to the user's other mail programs.
-        typ, data = self.client.uid("FETCH", key, "(BODY.PEEK[])")
+        with _operation(self.client, MESSAGE_BYTES):
+            typ, data = self.client.uid("FETCH", key, "(BODY.PEEK[])")
         if typ != "OK":
             raise MailboxError(_text(data))
         for item in data:
@@ -37,19 +47,21 @@ class ImapMailbox:
         raise MailboxError(f"message {key} is no longer on the server")
 
     def delete(self, key):
-        typ, data = self.client.uid("STORE", key, "+FLAGS.SILENT", r"(\Deleted)")
-        if typ != "OK":
-            raise MailboxError(_text(data))
-        if self._uidplus:
-            # UID EXPUNGE removes only this message, not what another program flagged for deletion.
-            self.client.uid("EXPUNGE", key)
+        with _operation(self.client):
+            typ, data = self.client.uid("STORE", key, "+FLAGS.SILENT", r"(\Deleted)")
+            if typ != "OK":
+                raise MailboxError(_text(data))
+            if self._uidplus:
+                # UID EXPUNGE removes only this message, not what another program flagged for deletion.
+                self.client.uid("EXPUNGE", key)
 
     def close(self):
         """End the session; CLOSE expunges what ``delete`` flagged when the server has no UIDPLUS."""
-        try:
-            self.client.close()
-        finally:
-            self.client.logout()
+        with _operation(self.client):
+            try:
+                self.client.close()
+            finally:
+                self.client.logout()
 
 
 class Pop3Mailbox:
@@ -60,7 +72,8 @@ class Pop3Mailbox:
         self._numbers = {}
 
     def keys(self):
-        _response, lines, _octets = self.client.uidl()
+        with _operation(self.client, LISTING_BYTES):
+            _response, lines, _octets = self.client.uidl()
         self._numbers = {}
         for line in lines:
             number, _space, uidl = line.decode("ascii", "replace").partition(" ")
@@ -68,15 +81,18 @@ class Pop3Mailbox:
         return list(self._numbers)
 
     def fetch(self, key):
-        _response, lines, _octets = self.client.retr(self._numbers[key])
+        with _operation(self.client, MESSAGE_BYTES):
+            _response, lines, _octets = self.client.retr(self._numbers[key])
         return b"\r\n".join(lines) + b"\r\n"
 
     def delete(self, key):
-        self.client.dele(self._numbers[key])
+        with _operation(self.client):
+            self.client.dele(self._numbers[key])
 
     def close(self):
         """QUIT commits the deletions; a session that breaks off before it deletes nothing."""
-        self.client.quit()
+        with _operation(self.client):
+            self.client.quit()
 
 
 def open_mailbox(client):

@@ -8,7 +8,9 @@ from .probe import ProbeClient
 
 
 class _POP3(ProbeClient, poplib.POP3):
-    pass
+    def __init__(self, probe):
+        super().__init__(probe)  # reads the greeting, one line poplib bounds itself
+        self.file = probe.bound(self.file)
 
 
 def _text(value):
@@ -64,7 +66,7 @@ def open_connection(probe):
         except poplib.error_proto as error:
             raise probe.fail("starttls_unsupported", reason=_text(error)) from None
         client.sock = probe.start_tls(client.sock)
-        client.file = client.sock.makefile("rb")
+        client.file = probe.reader(client.sock)
         client._tls_established = True
         capa = _capabilities(client, probe)
     elif "STLS" in capa:

@@ -7,15 +7,19 @@ code serves a one-off check and a long-lived connection that sends or fetches ma
 import contextlib
 import errno
 import imaplib
+import logging
 import poplib
 import smtplib
 import socket
 import ssl
 import time
 
-from . import tls, workers
+from . import limits, tls, workers
 from .deadline import Deadline, watchdog
 from .errors import CheckFailure
+from .sanitize import sanitize
+
+_logger = logging.getLogger(__name__)
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 _CLOSED = (
@@ -41,6 +45,9 @@ class Probe:
         self._sockets = []
         self._closers = []
         self._sniffer = None
+        self.budget = limits.ByteBudget()
+        # Set by a logged-in session: the deadline of each of its operations (see ``operation``).
+        self.operation_seconds = None
 
     # -- stages -------------------------------------------------------------------------------
     def enter(self, stage):
@@ -72,12 +79,40 @@ class Probe:
 
     def fail(self, code, **extra):
         """A failure at the current stage; once the deadline or a probe has ended the dialogue, that
-        is the reason, whatever the broken-off dialogue looked like."""
+        is the reason, whatever the broken-off dialogue looked like. ``extra`` is what the server said."""
         if self.deadline.abort_reason:
             code = self.deadline.abort_reason
         elif self.deadline.passed:
             code = "timeout"
-        return CheckFailure(code, self.stage, self.params(**extra))
+        return CheckFailure(code, self.stage, self.params(**self.sanitize(extra)))
+
+    def sanitize(self, value):
+        """Server text cleaned of control characters and of this server's password in any form."""
+        return sanitize(value, self.settings.password.reveal(), self.settings.login)
+
+    # -- operations of a logged-in session ------------------------------------------------------
+    @contextlib.contextmanager
+    def operation(self, stage, byte_limit=limits.DIALOGUE_BYTES):
+        """One operation of a session (a message sent, the mailbox listed, a message fetched) under a
+        deadline and byte budget of its own, so a trickling or flooding server cannot hold or fill
+        it. Outside a session (a check) the check's own deadline and budget go on."""
+        if self.operation_seconds is None:
+            yield
+            return
+        sock = self._sockets[-1]
+        read_timeout = sock.gettimeout()
+        self.deadline = Deadline(self.operation_seconds)
+        self.deadline.guard(sock)
+        self.budget.reset(byte_limit)
+        self.enter(stage)
+        try:
+            yield
+        finally:
+            self.finish()
+            self.deadline.release()
+            self.budget.reset(limits.DIALOGUE_BYTES)
+            with contextlib.suppress(OSError):  # closed by the operation's failure
+                sock.settimeout(read_timeout)
 
     # -- sockets ------------------------------------------------------------------------------
     def open_socket(self):
@@ -158,6 +193,13 @@ class Probe:
                 with tls.unverified_context().wrap_socket(raw, server_hostname=self.settings.host):
                     self.deadline.abort("plain_on_tls_port")
 
+    def reader(self, sock):
+        """The file to read ``sock`` through, counted against the byte budget."""
+        return self.bound(sock.makefile("rb"))
+
+    def bound(self, file):
+        return limits.BoundedReader(file, self.budget)
+
     def adopt(self, closer):
         """Close a protocol client with the probe: its file objects keep the socket's descriptor open."""
         self._closers.append(closer)
@@ -178,11 +220,13 @@ class Probe:
             return self.fail("timeout")
         if isinstance(error, CheckFailure):
             error.stage = error.stage or self.stage
-            error.params = self.params(**error.params)
+            error.params = self.params(**self.sanitize(error.params))
             return error
+        if isinstance(error, limits.TooMuchData):
+            return self.fail("protocol_error", reason=str(error))
         if self.stage == "tls" and isinstance(error, ssl.SSLError):
             failure = tls.classify(error, self.settings)
-            failure.params = self.params(**failure.params)
+            failure.params = self.params(**self.sanitize(failure.params))
             return failure
         if isinstance(error, imaplib.IMAP4.abort) and "socket error" not in str(error):
             return self.fail("protocol_error", reason=_short(error))
@@ -196,7 +240,10 @@ class Probe:
             return self.fail("protocol_error", reason=_short(error))
         if isinstance(error, OSError):
             return self.fail("connection_closed")
-        raise error
+        # Nothing a server sends may make a check raise: an error not foreseen above is a bug of
+        # ours to fix from the log, and for the user a reply we could not make sense of.
+        _logger.error("Unexpected error talking to %s:%s", self.settings.host, self.settings.port, exc_info=True)
+        return self.fail("protocol_error", reason=type(error).__name__)
 
 
 class ProbeClient:

@@ -74,8 +74,12 @@ class Mechanism:
             digest = hmac.new(self.password, challenge, hashlib.md5).hexdigest()
             return self.login + b" " + digest.encode("ascii")
         if self._steps == 1:
-            self._scram.set_server_first(challenge.decode("utf-8"))
-            return self._scram.get_client_final().encode("utf-8")
+            try:
+                # scramp refuses a short salt, a bad nonce or an absurd iteration count.
+                self._scram.set_server_first(challenge.decode("utf-8"))
+                return self._scram.get_client_final().encode("utf-8")
+            except scramp.ScramException as error:
+                raise CheckFailure("protocol_error", "auth", reason=f"invalid SCRAM challenge: {error}") from None
         try:
             self._scram.set_server_final(challenge.decode("utf-8"))
         except scramp.ScramException as error:

@@ -6,7 +6,7 @@ import re
 import smtplib
 import socket
 
-from . import sasl
+from . import limits, sasl
 
 _BUSY = {421, 450, 451, 452, 454}
 # RFC 3463 enhanced status codes: X.7.0 (and Microsoft's X.7.57) say "authenticate first";
@@ -29,6 +29,31 @@ class _SMTP(smtplib.SMTP):
     def _get_socket(self, host, port, timeout):
         self._probe.adopt(self.close)
         return self._probe.open_socket()
+
+    def getreply(self):
+        if self.file is None:  # smtplib makes its file here; ours counts the bytes read
+            self.file = self._probe.reader(self.sock)
+        return super().getreply()
+
+    def sendmail(self, *args, **kwargs):
+        """One message sent, as an operation of the session; a refusal carries the server's words
+        cleaned (Odoo shows, logs and stores them)."""
+        with self._probe.operation("sender"):
+            try:
+                return super().sendmail(*args, **kwargs)
+            except smtplib.SMTPException as error:
+                error.args = self._probe.sanitize(error.args)
+                vars(error).update(self._probe.sanitize(vars(error)))
+                raise
+
+    def quit(self):
+        """Ending a session never fails: whatever the server does, the connection is closed."""
+        with self._probe.operation("done"):
+            try:
+                return super().quit()
+            except (smtplib.SMTPException, OSError, limits.TooMuchData):
+                self.close()
+                return None
 
 
 def _reason(code, message):

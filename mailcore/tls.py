@@ -2,12 +2,15 @@
 
 import functools
 import hashlib
+import logging
 import ssl
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from .errors import CheckFailure
+
+_logger = logging.getLogger(__name__)
 
 # OpenSSL X509_V_ERR_* codes that have their own explanation.
 _EXPIRED = {9, 10}  # not yet valid, has expired
@@ -65,22 +68,25 @@ def certificate_facts(der):
 
 @functools.lru_cache(maxsize=64)
 def _parsed(der):
-    """Parsing costs a third of a millisecond; a server shows the same certificate check after check."""
-    cert = x509.load_der_x509_certificate(der)
+    """Parsing costs a third of a millisecond; a server shows the same certificate check after check.
+
+    OpenSSL accepts certificates ``cryptography`` cannot read (an x400Address among the names, say):
+    under the 'any' and 'pin' policies such a certificate still works, so what cannot be read is
+    shown as '?' and the fingerprint, which needs no parsing, stays exact."""
+    facts = {**dict.fromkeys(("subject", "issuer", "not_before", "not_after"), "?"), "alt_names": []}
+    facts["sha256"] = fingerprint(der)
     try:
+        cert = x509.load_der_x509_certificate(der)
+        facts.update(subject=_name(cert.subject), issuer=_name(cert.issuer))
+        facts.update(not_before=_utc(cert, "not_valid_before"), not_after=_utc(cert, "not_valid_after"))
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        alt_names = [str(value) for value in names.get_values_for_type(x509.DNSName)]
-        alt_names += [str(value) for value in names.get_values_for_type(x509.IPAddress)]
+        facts["alt_names"] = [str(value) for value in names.get_values_for_type(x509.DNSName)]
+        facts["alt_names"] += [str(value) for value in names.get_values_for_type(x509.IPAddress)]
     except x509.ExtensionNotFound:
-        alt_names = []
-    return {
-        "subject": _name(cert.subject),
-        "issuer": _name(cert.issuer),
-        "not_before": _utc(cert, "not_valid_before"),
-        "not_after": _utc(cert, "not_valid_after"),
-        "alt_names": alt_names,
-        "sha256": fingerprint(der),
-    }
+        pass
+    except Exception as error:  # noqa: BLE001 - any parser error on a stranger's certificate: show what was read
+        _logger.info("Certificate %s could not be fully read: %s", facts["sha256"], error)
+    return facts
 
 
 def session_facts(sock):

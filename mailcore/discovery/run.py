@@ -42,6 +42,8 @@ MISSING = {
 _CHECKED = tuple(
     "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile".split()
 )
+# Why an unencrypted server found by discovery was not checked.
+UNENCRYPTED_REASON = "not tried: the password would be sent unencrypted"
 
 
 @dataclasses.dataclass
@@ -109,20 +111,32 @@ class DiscoveryResult:
         return render(_lt("Nothing was found:\n%(reasons)s"), {"reasons": lines}, gettext)
 
 
-def _not_found(server, domain):
-    """The check of a server our DNS servers have no address for (none was attempted)."""
+def _not_checked(server, domain, stage, code, **extra):
+    """The failed check of a server that was not attempted, for the reason ``code``."""
     params = {"host": server.host, "port": server.port, "protocol": server.protocol.upper(), "domain": domain}
+    params.update(extra)
     return CheckResult(
         server.protocol,
         server.host,
         server.port,
         server.security,
         ok=False,
-        stage="resolve",
-        code="host_not_found",
+        stage=stage,
+        code=code,
         params=params,
-        message=explain("host_not_found", params),
+        message=explain(code, params),
     )
+
+
+def _not_found(server, domain):
+    """The check of a server our DNS servers have no address for."""
+    return _not_checked(server, domain, "resolve", "host_not_found")
+
+
+def _unencrypted(server, domain):
+    """Discovery never sends the password unencrypted: such a server is offered for the manual path,
+    where the user decides, not checked."""
+    return _not_checked(server, domain, "tls", "starttls_unsupported", reason=UNENCRYPTED_REASON)
 
 
 def discover(email, password=None, budget=DEFAULT_BUDGET, options=None, sides=("incoming", "outgoing")):
@@ -289,6 +303,9 @@ class _Run:
     def _check_side(self, configuration, side):
         result = None
         for server in getattr(configuration, side):
+            if server.security == "none":
+                result = result or _unencrypted(server, self.domain)
+                continue
             deadline = self._sub_deadline()
             self.check_deadlines.append(deadline)
             settings = server.replace(password=self.password)

@@ -291,3 +291,134 @@ class CyrusPop3:
                 return b"-ERR [LOGIN-DELAY] Minimum time between mailbox checks not reached\r\n"
             self.logins.append(now)
             return b"+OK Mailbox locked and ready\r\n"
+
+# -- hostile servers (issue #13): scripted dialogues, floods, odd bytes --------------------------------
+
+# Past the 1 MiB a check or a session's dialogue may read (mailcore.limits.DIALOGUE_BYTES).
+FLOOD_BYTES = 8 << 20
+
+
+def dialogue(greeting, replies, tagged=False, default=b"", heard=None):
+    """A line-based server: greets, then answers each command by its first two words, else its first
+    (after the tag when ``tagged``, as IMAP). An answer is bytes, with ``{tag}`` replaced by the
+    command's tag, or ``answer(conn, stopping, line)``, which sends and returns False to hang up.
+    Every command line is appended to ``heard``."""
+
+    def handler(conn, stopping):
+        conn.sendall(greeting)
+        while not stopping.is_set():
+            line = read_line(conn)
+            if not line:
+                return
+            if heard is not None:
+                heard.append(line)
+            words = line.split()
+            tag, words = (words[0], words[1:]) if tagged and words else (b"", words)
+            verbs = [w.upper() for w in words[:2]]
+            answer = replies.get(b" ".join(verbs), replies.get(verbs[0] if verbs else b"", default))
+            if callable(answer):
+                if answer(conn, stopping, line) is False:
+                    return
+            else:
+                conn.sendall(answer.replace(b"{tag}", tag))
+
+    return handler
+
+
+def flood(first, line, total=FLOOD_BYTES):
+    """An answer that starts with ``first`` and repeats ``line`` past ``total`` bytes, then never ends."""
+
+    def answer(conn, stopping, _command):
+        conn.sendall(first)
+        chunk, sent = line * max(1, 65536 // len(line)), 0
+        while sent < total and not stopping.is_set():
+            conn.sendall(chunk)
+            sent += len(chunk)
+        stopping.wait(60)
+        return False
+
+    return answer
+
+
+def trickled(first, text):
+    """An answer that sends ``first``, then ``text`` one byte a second."""
+
+    def answer(conn, stopping, _command):
+        conn.sendall(first)
+        for byte in text:
+            if stopping.wait(1):
+                return False
+            conn.sendall(bytes([byte]))
+        return None
+
+    return answer
+
+
+def smtp_data(reply):
+    """The answer to DATA: take the whole message, then ``reply`` (bytes, or an answer as in dialogue)."""
+
+    def answer(conn, stopping, line):
+        conn.sendall(b"354 go ahead\r\n")
+        while read_line(conn) not in (b".\r\n", b""):
+            pass
+        return reply(conn, stopping, line) if callable(reply) else conn.sendall(reply)
+
+    return answer
+
+
+def imap_login(reply):
+    """The answer to IMAP LOGIN with the password as a literal: take it, then ``reply`` (``{tag}`` replaced)."""
+
+    def answer(conn, stopping, line):
+        size = int(line.rstrip()[line.rindex(b"{") + 1 : -1])
+        conn.sendall(b"+ go ahead\r\n")
+        received = b""
+        while len(received) < size + 2:
+            received += conn.recv(size + 2 - len(received))
+        conn.sendall(reply.replace(b"{tag}", line.split()[0]))
+
+    return answer
+
+
+def over_tls(context, handler):
+    """``handler`` behind implicit TLS with the server ``context``."""
+
+    def wrapped(conn, stopping):
+        with context.wrap_socket(conn, server_side=True) as tls:
+            handler(tls, stopping)
+
+    return wrapped
+
+
+def unreadable_certificate(directory):
+    """(certfile, keyfile) of a self-signed certificate OpenSSL uses but ``cryptography`` cannot read
+    all of: its subjectAltName holds an x400Address."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fault.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # SEQUENCE { [3] x400Address (an empty ORAddress) }, as raw DER: cryptography cannot build one.
+    x400 = x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, bytes.fromhex("3004a3023000"))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x400, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "x400.pem", directory / "x400.key"
+    certfile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(certfile), str(keyfile)

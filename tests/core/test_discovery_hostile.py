@@ -1,9 +1,12 @@
 """Autoconfig documents come from strangers: each hostile one is rejected cleanly, with a reason."""
 
+import socket
+
 import pytest
 
 from discoveryenv import ALICE, document, options, xml_route
 from dnsserver import DnsServer
+from faultservers import ScriptedServer, dialogue
 from httpsserver import HttpsServer
 from mailcore.discovery import autoconfig, discover
 
@@ -122,3 +125,34 @@ def test_plain_http_is_refused_unless_allowed(servers):
     assert "plain HTTP is not allowed" in redirected.reason()
     allowed, _web = _served(servers, routes, secure=False, allow_http=True)
     assert allowed.ok and allowed.configuration.detail.startswith("http://")
+
+
+def _closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_guessing_never_sends_the_password_unencrypted():
+    """Implicit TLS filtered, STARTTLS not offered (or stripped on the way): the servers are found
+    unencrypted, offered for the manual path, and never sent the password."""
+    heard = []
+    smtp = dialogue(
+        b"220 smtp.example.test\r\n", {b"EHLO": b"250-smtp.example.test\r\n250 AUTH PLAIN\r\n"}, heard=heard
+    )
+    imap = dialogue(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n", {}, tagged=True, heard=heard)
+    zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in ("imap", "smtp")}
+    with ScriptedServer(smtp) as smtp_server, ScriptedServer(imap) as imap_server, DnsServer(zone) as dns:
+        closed = _closed_port()
+        ports = dict.fromkeys((("imap", "ssl"), ("pop3", "ssl"), ("pop3", "starttls"), ("smtp", "ssl")), closed)
+        ports.update({("imap", "starttls"): imap_server.port, ("smtp", "starttls"): smtp_server.port})
+        extra = frozenset({closed, imap_server.port, smtp_server.port})
+        result = discover(
+            ALICE, "secret", budget=6, options=options(dns, use_guess=True, guess_ports=ports, extra_ports=extra)
+        )
+    assert not result.ok
+    assert (result.incoming.security, result.outgoing.security) == ("none", "none")
+    assert result.check.outgoing.code == result.check.incoming.code == "starttls_unsupported"
+    assert "password would be sent unencrypted" in result.reason()
+    logins = (b"AUTH", b"LOGIN", b"AUTHENTICATE")
+    assert not [line for line in heard if any(word.upper() in logins for word in line.split()[:2])]
