@@ -8,6 +8,7 @@ from .batch import DEFAULT_CONCURRENCY, check_many
 from .check import AccountResult, CheckResult, check_account, check_server
 from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, CheckFailure, explain
 from .mailbox import MailboxError, open_mailbox
+from .sanitize import sanitize
 from .session import open_session
 from .settings import DEFAULT_PORTS, DEFAULT_TIMEOUT, Secret, ServerSettings, default_port
 from .validation import InvalidValue, check_length, check_line, check_port, wire_email, wire_host
@@ -36,6 +37,7 @@ __all__ = [
     "explain",
     "open_mailbox",
     "open_session",
+    "sanitize",
     "wire_email",
     "wire_host",
 ]

@@ -48,12 +48,12 @@ class _SMTP(smtplib.SMTP):
 
     def quit(self):
         """Ending a session never fails: whatever the server does, the connection is closed."""
-        with self._probe.operation("done"):
-            try:
+        try:
+            with self._probe.operation("done"):
                 return super().quit()
-            except (smtplib.SMTPException, OSError, limits.TooMuchData):
-                self.close()
-                return None
+        except (smtplib.SMTPException, OSError, limits.TooMuchData):
+            self.close()
+            return None
 
 
 def _reason(code, message):

@@ -277,11 +277,16 @@ class EmailAccount(models.Model):
             return self.env._("Sending through %(account)s failed: %(reason)s", account=self.email, reason=reason)
         return self.env._("Receiving for %(account)s failed: %(reason)s", account=self.email, reason=reason)
 
+    def _sanitize(self, value):
+        """Server text made safe to show, log and store, this account's password masked (mailcore.sanitize)."""
+        self.ensure_one()
+        return mailcore.sanitize(value, self.sudo().password or "", self.login or self.email or "")
+
     def _mail_flow_failed(self, side, code, reason, **values):
         """Record a failure; a new kind of failure is also posted once, not at every cron run."""
         self.ensure_one()
         direction = "send" if side == "outgoing" else "fetch"
-        text = self._mail_flow_error(side, reason)
+        text = self._sanitize(self._mail_flow_error(side, reason))
         values[f"last_{direction}_error"] = text
         if self[f"{direction}_failure_code"] != code:
             values[f"{direction}_failure_code"] = code

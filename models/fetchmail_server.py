@@ -39,8 +39,14 @@ class FetchmailServer(models.Model):
             super(FetchmailServer, self - linked).fetch_mail(raise_exception=raise_exception)
         for server in linked:
             account = server._email_account()
-            # In the account's company: the records the messages create belong to it.
-            server.with_env(account.env)._fetch_account_mail(account, raise_exception)
+            try:
+                # In the account's company: the records the messages create belong to it.
+                server.with_env(account.env)._fetch_account_mail(account, raise_exception)
+            except Exception:
+                if raise_exception:
+                    raise
+                # One mailbox's trouble must not keep the cron from the others.
+                _logger.exception("Fetching the mail of %s failed", account.email)
         return True
 
     def _email_account(self):
@@ -136,9 +142,10 @@ class FetchmailServer(models.Model):
                 )
         except Exception as error:  # a message Odoo cannot import must not stop the others
             # Expected for mail Odoo cannot route: one line, the traceback only for debugging.
-            _logger.warning("Failed to import message %s of %s: %s", key, account.email, error)
+            reason = account._sanitize(str(error)) or type(error).__name__
+            _logger.warning("Failed to import message %s of %s: %s", key, account.email, reason)
             _logger.debug("Import failure of message %s", key, exc_info=True)
-            return str(error) or type(error).__name__
+            return reason
         headers = BytesHeaderParser().parsebytes(raw.partition(b"\r\n\r\n")[0], headersonly=True)
         self.env["email.account.message"].create(
             {

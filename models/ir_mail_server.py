@@ -9,6 +9,7 @@ import contextlib
 import smtplib
 
 from odoo import fields, models, modules
+from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
 # Failures while sending that say the account (not one recipient) is in trouble.
 _ACCOUNT_FAILURES = (smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected, OSError)
@@ -16,6 +17,8 @@ _ACCOUNT_FAILURES = (smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected, 
 
 def _account_failure(session, error):
     """The account's failure behind a refused send; None when the trouble is one recipient's, not the account's."""
+    if session._probe.deadline.passed:  # the send's own deadline ended it, whatever the reply looked like
+        return session._probe.failure(error)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = list(error.recipients.values())
         # Every recipient refused for want of authentication: relaying needs a login (or POP-before-SMTP).
@@ -28,6 +31,13 @@ def _account_failure(session, error):
     if isinstance(error, _ACCOUNT_FAILURES):
         return session._probe.failure(error)
     return None
+
+
+def _delivery_text(error):
+    """What stock Odoo says of a failed delivery, without the title it adds again."""
+    if isinstance(error, MailDeliveryException) and len(error.args) > 1:
+        return str(error.args[1])
+    return f"{type(error).__name__}: {error}"
 
 
 class IrMailServer(models.Model):
@@ -112,13 +122,19 @@ class IrMailServer(models.Model):
             return super().send_email(message, mail_server_id, *stock_args, smtp_session=smtp_session)
         try:
             message_id = super().send_email(message, mail_server_id, *stock_args, smtp_session=smtp_session)
-        except Exception as error:
+        except AssertionError:  # stock's verdict on the addresses, before any server was involved
+            raise
+        except Exception as error:  # noqa: BLE001 - every other failure of this send is the mail's, reported
             failure = _account_failure(
                 smtp_session, error if isinstance(error, _ACCOUNT_FAILURES) else error.__context__
             )
             if failure:
                 account._mail_flow_failed("outgoing", failure.code, account._explain(failure))
-            raise
+            # Always a delivery failure of this mail, with the server's words sanitised: stock re-raises a
+            # lost connection as it is, which stops the whole mail queue, other accounts' mail included.
+            raise MailDeliveryException(
+                self.env._("Mail Delivery Failed"), account._sanitize(_delivery_text(error))
+            ) from None
         account._mail_flow_succeeded("outgoing")
         return message_id
 

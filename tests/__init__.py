@@ -4,6 +4,7 @@ from . import (
     test_email_account_discovery,
     test_email_account_setup,
     test_health_check,
+    test_hostile_servers,
     test_i18n,
     test_mail_fetching,
     test_mail_sending,

@@ -163,6 +163,7 @@ class TestEmailAccountSetup(EmailAccountCase):
             smtp_security="none",
             smtp_port=self.port("popbeforesmtp"),
             smtp_login_before_send=True,
+            unencrypted_accepted=True,
         )
         self.assertEqual(wizard.state, "incoming", "POP-before-SMTP needs the incoming server")
         self.next(wizard, **self.incoming(protocol="pop3", service="pop3s"))

@@ -122,6 +122,7 @@ class TestTranslatedUi(TransactionCase):
                     "incoming_host": "127.0.0.1",
                     "incoming_port": self.closed_port,
                     "incoming_security": "none",
+                    "unencrypted_accepted": True,
                     "state": "description",
                 }
             )

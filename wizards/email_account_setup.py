@@ -42,6 +42,11 @@ class EmailAccountSetup(models.TransientModel):
     account_id = fields.Many2one("email.account", "Email Account", readonly=True, check_company=True)
     reconfigure = fields.Boolean(readonly=True, help="Started from an existing account, which success updates.")
     check_ok = fields.Boolean(readonly=True)
+    unencrypted_accepted = fields.Boolean(
+        "Send the password unencrypted",
+        help="A server without SSL or STARTTLS receives the password, and every message, readable by anyone "
+        "on the network path. Discovery never chooses this; only you can.",
+    )
     outgoing_check_report = fields.Html(readonly=True)
     incoming_check_report = fields.Html(readonly=True)
     outgoing_certificate_sha256 = fields.Char(readonly=True)
@@ -219,7 +224,10 @@ class EmailAccountSetup(models.TransientModel):
         values["discovery_failure"] = self.env._(
             "Cannot determine connection settings automatically. Check the settings below, which are the "
             "best guess, and change what your provider says differently.\n%(reason)s",
-            reason=result.reason(self.env._),
+            # One line per source, each sanitised: sources and servers are strangers.
+            reason="\n".join(
+                mailcore.sanitize(line, self.sudo().password or "") for line in result.reason(self.env._).split("\n")
+            ),
         )
         self.write({**values, "manual": True})
         self.state = self._steps()[1]
@@ -258,6 +266,14 @@ class EmailAccountSetup(models.TransientModel):
         errors = self._server_errors(self._sides_in_use())
         if errors:
             raise UserError("\n".join(errors))
+        unencrypted = [side for side in self._sides_in_use() if self[f"{SIDE_PREFIXES[side]}_security"] == "none"]
+        if unencrypted and not self.unencrypted_accepted:
+            raise UserError(
+                self.env._(
+                    "Without SSL or STARTTLS the password crosses the network unencrypted. Choose SSL or "
+                    "STARTTLS, or tick 'Send the password unencrypted' to accept that risk."
+                )
+            )
         result = None
         if discovered is not None:
             arguments = self._check_arguments()
