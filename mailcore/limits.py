@@ -10,8 +10,8 @@ bytes are read where the size is announced. The limits are far beyond what the s
 # A whole check, and in a session the login and every step but the two below (a message sent is
 # answered in a few lines). Real greetings, capability lists and login replies take a few kilobytes.
 DIALOGUE_BYTES = 1 << 20  # 1 MiB
-# The list of a mailbox's messages (UID SEARCH, UIDL): some 30 bytes a message.
-LISTING_BYTES = 64 << 20  # 64 MiB
+# The list of a mailbox's messages (UID SEARCH, UIDL): some 10-80 bytes a message, so 200,000 or more.
+LISTING_BYTES = 16 << 20  # 16 MiB
 # One message fetched: above what providers accept (Gmail 25-50 MB, Microsoft 365 up to 150 MB encoded).
 MESSAGE_BYTES = 200 << 20  # 200 MiB
 
