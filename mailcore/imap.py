@@ -19,8 +19,9 @@ class _IMAP(ProbeClient, imaplib.IMAP4):
         return line
 
     def open(self, host="", port=imaplib.IMAP4_PORT, timeout=None):
-        super().open(host, port, timeout)
+        opened = super().open(host, port, timeout)
         self.file = self._probe.bound(self.file)  # before the greeting: it may announce a literal
+        return opened
 
     def _get_capabilities(self):
         if "banner" not in self._probe.facts:

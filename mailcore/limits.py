@@ -55,7 +55,7 @@ class BoundedReader:
         self.budget.spend(len(line))
         return line
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         if size is None or size < 0 or size > self.budget.remaining():
             raise TooMuchData(self.budget.limit)  # refused before a byte of it is read or allocated
         data = self.file.read(size)

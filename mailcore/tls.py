@@ -79,14 +79,21 @@ def _parsed(der):
         cert = x509.load_der_x509_certificate(der)
         facts.update(subject=_name(cert.subject), issuer=_name(cert.issuer))
         facts.update(not_before=_utc(cert, "not_valid_before"), not_after=_utc(cert, "not_valid_after"))
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        facts["alt_names"] = [str(value) for value in names.get_values_for_type(x509.DNSName)]
-        facts["alt_names"] += [str(value) for value in names.get_values_for_type(x509.IPAddress)]
-    except x509.ExtensionNotFound:
-        pass
+        facts["alt_names"] = _alt_names(cert)
     except Exception as error:  # noqa: BLE001 - any parser error on a stranger's certificate: show what was read
         _logger.info("Certificate %s could not be fully read: %s", facts["sha256"], error)
     return facts
+
+
+def _alt_names(cert):
+    """The DNS names and IP addresses a certificate is issued for; none without a subjectAltName."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(value) for value in names.get_values_for_type(x509.DNSName)] + [
+        str(value) for value in names.get_values_for_type(x509.IPAddress)
+    ]
 
 
 def session_facts(sock):
