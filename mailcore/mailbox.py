@@ -6,6 +6,9 @@ time: ``fetch`` returns one, the caller drops it before asking for the next. Eac
 operation of the session, with its own deadline and byte limit (``Probe.operation``).
 """
 
+import contextlib
+
+from .errors import CheckFailure
 from .limits import DIALOGUE_BYTES, LISTING_BYTES, MESSAGE_BYTES
 
 
@@ -13,8 +16,18 @@ class MailboxError(Exception):
     """The server refused a mailbox command; the text is the server's answer."""
 
 
+@contextlib.contextmanager
 def _operation(client, byte_limit=DIALOGUE_BYTES):
-    return client._probe.operation("mailbox", byte_limit)
+    """One operation of the session; whatever breaks the dialogue leaves as a classified
+    ``CheckFailure`` (judged while the operation's deadline still stands), so the caller can tell
+    the server's failures from its own bugs, which it must not report as the server's."""
+    with client._probe.operation("mailbox", byte_limit):
+        try:
+            yield
+        except (MailboxError, CheckFailure):
+            raise
+        except Exception as error:  # the server's doing: classified, never raised raw
+            raise client._probe.failure(error) from error
 
 
 class ImapMailbox:

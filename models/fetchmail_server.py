@@ -163,9 +163,13 @@ class FetchmailServer(models.Model):
 
     @staticmethod
     def _mailbox_failure(client, error):
+        """The server's failure behind ``error``; an error that is not the server's (a bug of ours
+        in the fetch) is raised again, the session being closed already."""
         if isinstance(error, mailcore.MailboxError):
             return client._probe.fail("mailbox_unavailable", reason=str(error))
-        return client._probe.failure(error)
+        if isinstance(error, mailcore.CheckFailure):
+            return error
+        raise error
 
     @staticmethod
     def _close(client, mailbox=None):

@@ -226,10 +226,15 @@ class TestMailFetching(MailFetchingCase):
         server_model = type(self.env["fetchmail.server"])
         with patch.object(server_model, "_import_message", bug_after_a_while), patch.object(
             server_model, "_close", staticmethod(recording_close)
-        ), self.assertRaises(KeyError):
-            account.fetchmail_server_id.fetch_mail(raise_exception=False)
-        self.assertEqual(len(closed), 1)
-        self.assertFalse(account.fetch_failure_code)
+        ):
+            with self.assertRaises(KeyError):  # Fetch Now: the bug itself, not a made-up server failure
+                account.fetchmail_server_id.fetch_mail(raise_exception=True)
+            # The cron: logged with its traceback for whoever fixes it, and the next mailbox's turn comes.
+            with self.assertLogs("odoo.addons.email_account.models.fetchmail_server", "ERROR") as logged:
+                account.fetchmail_server_id.fetch_mail(raise_exception=False)
+        self.assertIn("KeyError: 'a bug of ours'", logged.output[0])
+        self.assertEqual(len(closed), 2, "the session is closed each time")
+        self.assertFalse(account.fetch_failure_code, "a bug of ours is not reported as the server's failure")
 
     def test_connect_of_an_empty_recordset_is_stock(self):
         """Modules that patch stock connect (the OCA's fetchmail_attach_from_folder) call it so."""
