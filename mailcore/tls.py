@@ -42,6 +42,11 @@ def unverified_context():
     return _context("", False)
 
 
+def verified_context(cafile=""):
+    """The system's trust store plus ``cafile``, checking names: what discovery's HTTPS uses."""
+    return _context(cafile or "", True)
+
+
 def fingerprint(der):
     return hashlib.sha256(der).hexdigest()
 

@@ -5,13 +5,13 @@ still verifies the certificate against the host name. Plain HTTP only when the o
 Every failure is a FetchError whose text says, in plain words, what went wrong where.
 """
 
-import functools
 import http.client
 import socket
 import ssl
 import urllib.parse
 
 from ..text import _lt
+from ..tls import verified_context
 from .config import SourceError, valid_hostname
 from .options import MAX_DOCUMENT_SIZE, MAX_REDIRECTS
 
@@ -20,15 +20,6 @@ REDIRECTS = (301, 302, 303, 307, 308)
 
 class FetchError(SourceError):
     """Why a document could not be fetched."""
-
-
-@functools.lru_cache(maxsize=8)
-def _context(cafile):
-    """Loading the system's trust store takes tens of milliseconds: once per CA file, not per fetch."""
-    context = ssl.create_default_context()
-    if cafile:
-        context.load_verify_locations(cafile=cafile)
-    return context
 
 
 class _Connection(http.client.HTTPSConnection):
@@ -86,7 +77,7 @@ def _request(parsed, host, resolver, deadline, options, body, authorization):
     timeout = deadline.remaining()
     if timeout <= 0:
         raise FetchError(_lt("%(host)s did not answer in time"), host=host)
-    connection = _Connection(host, port, address, timeout, _context(options.cafile), secure)
+    connection = _Connection(host, port, address, timeout, verified_context(options.cafile), secure)
     deadline.guard(None)
     try:
         path = parsed.path or "/"
