@@ -17,6 +17,7 @@ import time
 from . import limits, tls, workers
 from .deadline import Deadline, watchdog
 from .errors import CheckFailure
+from .mailbox import MailboxError
 from .sanitize import sanitize
 
 _logger = logging.getLogger(__name__)
@@ -246,7 +247,23 @@ class Probe:
         return self.fail("protocol_error", reason=type(error).__name__)
 
 
-class ProbeClient:
+class SessionClient:
+    """What the user of a logged-in client (Odoo's sending and fetching) may ask of it besides the
+    protocol itself: why an operation failed, and to be dropped. The Probe behind it stays private."""
+
+    def failure(self, error):
+        """The documented failure (a ``CheckFailure``) behind an error of this session's dialogue,
+        judged by the operation's own deadline: a refused mailbox command is ``mailbox_unavailable``."""
+        if isinstance(error, MailboxError):
+            return self._probe.fail("mailbox_unavailable", reason=str(error))
+        return self._probe.failure(error)
+
+    def drop(self):
+        """Close the connection at once, without a goodbye (the session is over either way)."""
+        self._probe.close()
+
+
+class ProbeClient(SessionClient):
     """Mixin for ``imaplib``/``poplib`` clients, whose constructor connects through ``_create_socket``:
     here the Probe opens that socket, so the deadline, TLS policy and error triage apply."""
 

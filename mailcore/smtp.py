@@ -7,6 +7,7 @@ import smtplib
 import socket
 
 from . import limits, sasl
+from .probe import SessionClient
 
 _BUSY = {421, 450, 451, 452, 454}
 # RFC 3463 enhanced status codes: X.7.0 (and Microsoft's X.7.57) say "authenticate first";
@@ -19,7 +20,7 @@ _SENDER_STATUSES = {("5", "1", "7"), ("5", "1", "8")}
 _LOGIN_NEEDED = ("access denied", "not logged in", "client host rejected", "administrative prohibition")
 
 
-class _SMTP(smtplib.SMTP):
+class _SMTP(SessionClient, smtplib.SMTP):
     """smtplib over the Probe's socket, so the deadline, TLS policy and error triage apply."""
 
     def __init__(self, probe):
@@ -45,6 +46,27 @@ class _SMTP(smtplib.SMTP):
                 error.args = self._probe.sanitize(error.args)
                 vars(error).update(self._probe.sanitize(vars(error)))
                 raise
+
+    def send_failure(self, error):
+        """The account's failure behind a refused send (a ``CheckFailure``); None when the trouble is
+        one recipient's, not the account's. The same reading of a refusal as the check's."""
+        if self._probe.deadline.passed:  # the send's own deadline ended it, whatever the reply looked like
+            return self.failure(error)
+        logged_in = bool(self._probe.facts.get("login_method"))
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            replies = list(error.recipients.values())
+            codes = {refusal_code(code, message, logged_in, "recipient_rejected") for code, message in replies}
+            # Every recipient refused for want of a login, or because of the sender (Postfix judges the
+            # sender at RCPT time): the account's trouble, not the recipients'.
+            if replies and len(codes) == 1 and codes <= {"auth_required_before_send", "sender_rejected"}:
+                return self._probe.fail(codes.pop(), reason=_reason(*replies[0]))
+            return None
+        if isinstance(error, smtplib.SMTPSenderRefused):
+            code = refusal_code(error.smtp_code, error.smtp_error, logged_in, "sender_rejected")
+            return self._probe.fail(code, reason=_reason(error.smtp_code, error.smtp_error))
+        if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
+            return self.failure(error)
+        return None
 
     def quit(self):
         """Ending a session never fails: whatever the server does, the connection is closed."""

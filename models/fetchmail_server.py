@@ -165,10 +165,8 @@ class FetchmailServer(models.Model):
     def _mailbox_failure(client, error):
         """The server's failure behind ``error``; an error that is not the server's (a bug of ours
         in the fetch) is raised again, the session being closed already."""
-        if isinstance(error, mailcore.MailboxError):
-            return client._probe.fail("mailbox_unavailable", reason=str(error))
-        if isinstance(error, mailcore.CheckFailure):
-            return error
+        if isinstance(error, mailcore.MailboxError | mailcore.CheckFailure):
+            return client.failure(error)
         raise error
 
     @staticmethod
@@ -180,4 +178,4 @@ class FetchmailServer(models.Model):
         except Exception:  # the session is over either way
             _logger.info("Could not end the mail session cleanly.", exc_info=True)
         finally:
-            client._probe.close()
+            client.drop()

@@ -11,27 +11,6 @@ import smtplib
 from odoo import fields, models, modules
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
-# Failures while sending that say the account (not one recipient) is in trouble.
-_ACCOUNT_FAILURES = (smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected, OSError)
-
-
-def _account_failure(session, error):
-    """The account's failure behind a refused send; None when the trouble is one recipient's, not the account's."""
-    if session._probe.deadline.passed:  # the send's own deadline ended it, whatever the reply looked like
-        return session._probe.failure(error)
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values())
-        # Every recipient refused for want of authentication: relaying needs a login (or POP-before-SMTP).
-        if replies and all(code in (530, 554) and b"5.7." in message for code, message in replies):
-            code, message = replies[0]
-            return session._probe.fail(
-                "auth_required_before_send", reason=f"{code} {message.decode('utf-8', 'replace')}"
-            )
-        return None
-    if isinstance(error, _ACCOUNT_FAILURES):
-        return session._probe.failure(error)
-    return None
-
 
 def _delivery_text(error):
     """What stock Odoo says of a failed delivery, without the title it adds again."""
@@ -125,9 +104,9 @@ class IrMailServer(models.Model):
         except AssertionError:  # stock's verdict on the addresses, before any server was involved
             raise
         except Exception as error:  # noqa: BLE001 - every other failure of this send is the mail's, reported
-            failure = _account_failure(
-                smtp_session, error if isinstance(error, _ACCOUNT_FAILURES) else error.__context__
-            )
+            # Stock wraps what the server said into a MailDeliveryException: the server's error is its context.
+            cause = error if isinstance(error, smtplib.SMTPException | OSError) else error.__context__
+            failure = smtp_session.send_failure(cause) if cause is not None else None
             if failure:
                 account._mail_flow_failed("outgoing", failure.code, account._explain(failure))
             # Always a delivery failure of this mail, with the server's words sanitised: stock re-raises a

@@ -131,6 +131,19 @@ class TestMailSending(EmailAccountCase):
         self.assertIsNone(self.received(subject, timeout=0.5))
         self.assertEqual(account.send_failure_code, "auth_mechanism_unavailable")
 
+    def test_a_sender_the_login_does_not_own_is_the_accounts_failure(self):
+        """Postfix judges the sender at RCPT time (smtpd_delay_reject): every recipient is refused,
+        "Sender address rejected: not owned by user". That is the account's trouble, not the recipients'."""
+        account = self.account(smtp_security="starttls", smtp_port=self.servers["postfix"]["submission"])
+        mail, subject = self.send(self.bob["email"])
+        self.assertEqual(mail.state, "exception")
+        self.assertIn("not owned by user", mail.failure_reason)
+        self.assertIsNone(self.received(subject, timeout=0.5))
+        self.assertEqual(account.send_failure_code, "sender_rejected")
+        mail, subject = self.send(self.alice["email"])  # the login's own address goes through
+        self.assertDelivered(mail, subject, self.alice["email"])
+        self.assertFalse(account.send_failure_code)
+
     def test_pop_before_smtp(self):
         account = self.account(smtp_security="none", smtp_port=self.port("popbeforesmtp"))
         self.forget_pop_logins()

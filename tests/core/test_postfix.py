@@ -2,6 +2,7 @@
 policy (logins through Dovecot, relaying only when logged in, sender login maps checked at RCPT time)."""
 
 import json
+import smtplib
 import time
 import uuid
 
@@ -88,3 +89,17 @@ def test_accepted_mail_reaches_the_sink(servers):
             return
         time.sleep(0.1)
     pytest.fail("the message Postfix accepted did not reach the sink")
+
+
+def test_a_session_reads_a_refused_sender_as_the_check_does(servers):
+    """Postfix refuses a sender the login does not own at RCPT time, for every recipient: the session
+    names it the account's failure (sender_rejected), as the check does, not a recipient's."""
+    client = open_session(postfix(servers, "submission", "starttls"), timeout=5)
+    try:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            client.sendmail("bob@example.test", ["carol@other.test"], "Subject: refused\r\n\r\nHello\r\n")
+        failure = client.send_failure(refused.value)
+    finally:
+        client.drop()
+    assert failure.code == "sender_rejected"
+    assert "not owned by user" in failure.params["reason"]
