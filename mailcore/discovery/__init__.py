@@ -8,7 +8,8 @@ when all of these find nothing, probes the usual names. Nothing here touches the
 """
 
 from .config import SOURCES, Configuration, base_domain, valid_hostname
-from .run import DiscoveryResult, discover
+from .result import DiscoveryResult
+from .run import discover
 from .options import AUTODISCOVER_V2_URL, DEFAULT_BUDGET, ISPDB_URL, DiscoveryOptions
 from .providers import lookup as provider_for
 

@@ -14,18 +14,18 @@ Microsoft 365 mailbox; it sends no password. A yes gives Microsoft 365's servers
 """
 
 import base64
-import concurrent.futures
+import functools
 import json
 import urllib.parse
 from xml.sax.saxutils import escape
 
-from ..deadline import Deadline
 from ..text import Text, _lt
 from . import providers
 from .autoconfig import DocumentError, parse_tree
 from .config import Configuration, InvalidServer, SourceError, joined, make_server, split_address, within
 from .dns import LookupTimeout
 from .fetch import fetch
+from .jobs import Outcome
 from .options import MAX_REDIRECTS
 
 PATH = "/autodiscover/autodiscover.xml"
@@ -44,30 +44,42 @@ MICROSOFT_365_HOSTS = ("outlook.office365.com", "outlook.office.com")
 MICROSOFT_365_DATA = "office365.com"  # the bundled entry with Microsoft 365's servers
 
 
-def lookup(email, password, domain, resolver, deadline, options):
-    """The Configuration the domain's Autodiscover service gives, or SourceError saying why not."""
-    starts = [f"https://{domain}{PATH}", f"https://autodiscover.{domain}{PATH}"]
-    deadlines = [Deadline(deadline.remaining()) for _job in range(3)]
-    pool = concurrent.futures.ThreadPoolExecutor(3, thread_name_prefix="discovery-autodiscover")
-    jobs = [
-        pool.submit(_ask, url, email, password, domain, resolver, job_deadline, options)
-        for url, job_deadline in zip(starts, deadlines, strict=False)
-    ]
-    jobs.append(pool.submit(_ask_srv, email, password, domain, resolver, deadlines[2], options))
-    problems = []
-    try:
-        for job in jobs:
-            try:
-                return job.result()
-            except LookupTimeout:
+class Lookup:
+    """The domain's Autodiscover service, asked at its three places at once as jobs of the discovery
+    run; the first place in order that gives settings wins, and the others are then aborted."""
+
+    def __init__(self, email, password, domain, resolver, new_deadline, options):
+        starts = [f"https://{domain}{PATH}", f"https://autodiscover.{domain}{PATH}"]
+        self.deadlines = [new_deadline() for _job in range(3)]
+        self.calls = [
+            functools.partial(_ask, url, email, password, domain, resolver, job_deadline, options)
+            for url, job_deadline in zip(starts, self.deadlines, strict=False)
+        ]
+        self.calls.append(functools.partial(_ask_srv, email, password, domain, resolver, self.deadlines[2], options))
+        self.outcomes = {}
+
+    def collect(self, index, outcome):
+        """The lookup's outcome once it is decided: a Configuration, or SourceError saying why not."""
+        self.outcomes[index] = outcome
+        problems = []
+        for place in range(len(self.calls)):
+            if place not in self.outcomes:
+                return None  # a better-placed answer may still come
+            error = self.outcomes[place].error
+            if error is None:
+                return self._decided(self.outcomes[place])
+            if isinstance(error, LookupTimeout):
                 problems.append(Text(_lt("no answer in time")))
-            except SourceError as error:
+            elif isinstance(error, SourceError):
                 problems.append(error.text)
-    finally:
-        for job_deadline in deadlines:  # the others stop now, not at the end of the budget
+            else:
+                return self._decided(self.outcomes[place])  # a bug of ours: the run logs it
+        return self._decided(Outcome(error=SourceError("%(problems)s", problems=joined(problems))))
+
+    def _decided(self, outcome):
+        for job_deadline in self.deadlines:  # the others stop now, not at the end of the budget
             job_deadline.abort("timeout")
-        pool.shutdown(wait=False, cancel_futures=True)
-    raise SourceError("%(problems)s", problems=joined(problems))
+        return outcome
 
 
 def _ask_srv(email, password, domain, resolver, deadline, options):

@@ -4,6 +4,9 @@ dnspython is imported when a look-up runs, not at import, so the core loads with
 """
 
 import random
+import select
+import socket
+import time
 
 _SERVICES = {
     # RFC 6186 / RFC 8314 service names -> (protocol, security)
@@ -15,6 +18,11 @@ _SERVICES = {
     "_pop3._tcp": ("pop3", "starttls"),
 }
 SRV_SERVICES = tuple(_SERVICES)
+# Each DNS server gets this long to answer one try, and at most this many tries, within the deadline.
+TRY_SECONDS = 2.0
+MAX_TRIES = 3
+# How often a wait for an answer looks whether its deadline was aborted (a select() cannot be woken).
+ABORT_POLL = 0.05
 
 
 class LookupTimeout(Exception):
@@ -31,35 +39,52 @@ class Resolver:
         """Whether our own DNS servers answer, rather than the system's resolver."""
         return bool(self.nameservers)
 
-    def _resolver(self):
+    def _servers(self):
+        """(address, port) of each DNS server to ask: ours, else the system's (resolv.conf)."""
+        if self.nameservers:
+            return [(address, self.port) for address in self.nameservers]
         import dns.resolver
 
-        if self.nameservers:
-            resolver = dns.resolver.Resolver(configure=False)
-            resolver.nameservers = list(self.nameservers)
-            resolver.port = self.port
-        else:
-            resolver = dns.resolver.Resolver()
-        return resolver
+        return [(address, 53) for address in dns.resolver.Resolver().nameservers]
 
     def query(self, name, rdtype, deadline):
-        """The records of one type, [] when there are none; LookupTimeout when nobody answered."""
+        """The records of one type, [] when there are none; LookupTimeout when nobody answered in
+        time, or the deadline was aborted (the run is over: the question no longer matters)."""
         import dns.exception
+        import dns.message
+        import dns.rcode
+        import dns.rdataclass
         import dns.resolver
 
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise LookupTimeout(name)
         try:
-            resolver = self._resolver()
-            answer = resolver.resolve(name, rdtype, lifetime=remaining, search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers, dns.name.NameTooLong):
+            request = dns.message.make_query(name, rdtype)
+        except dns.exception.DNSException:  # not a name DNS can carry (too long, empty label)
             return []
-        except dns.exception.Timeout as error:
-            raise LookupTimeout(name) from error
-        except dns.exception.DNSException:
+        servers, answered = self._servers(), False
+        for attempt in range(MAX_TRIES * len(servers)):
+            if deadline.abort_reason or deadline.remaining() <= 0:
+                break
+            address, port = servers[attempt % len(servers)]
+            try:
+                response = _exchange(request, address, port, deadline)
+            except (dns.exception.DNSException, OSError):  # silent, or not a DNS answer: the next one
+                continue
+            if response is None:
+                continue
+            answered = True
+            rcode = response.rcode()
+            if rcode == dns.rcode.NXDOMAIN:
+                return []
+            if rcode != dns.rcode.NOERROR:  # SERVFAIL, REFUSED: another server may know
+                continue
+            question = request.question[0]
+            try:
+                return list(dns.resolver.Answer(question.name, question.rdtype, dns.rdataclass.IN, response))
+            except dns.exception.DNSException:  # no records of that type (after any CNAME)
+                return []
+        if answered:  # every server that answered failed (SERVFAIL, REFUSED): nothing to be found
             return []
-        return list(answer)
+        raise LookupTimeout(name)
 
     def srv(self, name, deadline):
         """Targets of an SRV name in RFC 2782 order: (target, port); None when '.' says 'no service'."""
@@ -90,6 +115,33 @@ class Resolver:
             if records:
                 return records[0].address
         return ""
+
+
+def _exchange(request, address, port, deadline):
+    """One question to one DNS server over UDP (TCP when the answer is truncated); the response, or
+    None when the try's time ran out or the deadline was aborted."""
+    import dns.flags
+    import dns.inet
+    import dns.query
+
+    end = min(time.monotonic() + TRY_SECONDS, deadline.end)
+    with socket.socket(dns.inet.af_for_address(address), socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        destination = (address, port)
+        dns.query.send_udp(sock, request, destination)
+        while not deadline.abort_reason:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            readable, _writable, _error = select.select([sock], [], [], min(left, ABORT_POLL))
+            if readable:
+                response, _received = dns.query.receive_udp(
+                    sock, destination, expiration=time.time() + left, ignore_unexpected=True, query=request
+                )
+                if response.flags & dns.flags.TC:
+                    return dns.query.tcp(request, address, timeout=max(0.01, end - time.monotonic()), port=port)
+                return response
+    return None
 
 
 def _weighted_order(records):

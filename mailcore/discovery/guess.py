@@ -5,16 +5,16 @@ before any login, so no password is sent to a guessed host. Certificates are not
 check that follows does that, and shows the certificate when it is not trusted.
 """
 
-import concurrent.futures
+import functools
 import time
 
 from ..check import PROTOCOLS
-from ..deadline import Deadline
 from ..sasl import SAFE
 from ..settings import DEFAULT_PORTS
 from ..text import Text, _lt
 from .config import Configuration, make_server
 from .dns import LookupTimeout
+from .jobs import Outcome
 
 # Host prefixes probed per protocol, in Thunderbird's order; "" is the bare domain.
 PREFIXES = {"imap": ("imap.", "mail.", ""), "pop3": ("pop3.", "pop.", "mail.", ""), "smtp": ("smtp.", "mail.", "")}
@@ -34,52 +34,48 @@ def candidates(domain):
     ]
 
 
-def lookup(email, domain, resolver, deadline, options, cafile=""):
-    """A Configuration built from what answered, or None when no incoming or no outgoing server did.
-
-    All candidates are probed at once; the lookup ends as soon as each side's best answer can no longer
-    be beaten by a candidate still pending, or ``PATIENCE`` seconds after each side had an answer.
+class Lookup:
+    """Every candidate probed at once, as jobs of the discovery run. It ends as soon as each side's
+    best answer can no longer be beaten by a candidate still pending, or ``PATIENCE`` seconds after
+    each side had an answer (``wake_at``); then the probes still waiting on a silent host are aborted.
     """
-    attempts = candidates(domain)
-    deadlines = [Deadline(deadline.remaining()) for _attempt in attempts]
-    pool = concurrent.futures.ThreadPoolExecutor(len(attempts), thread_name_prefix="discovery-guess")
-    jobs = {
-        pool.submit(probe, attempt, email, resolver, probe_deadline, options, cafile): index
-        for index, (attempt, probe_deadline) in enumerate(zip(attempts, deadlines, strict=True))
-    }
-    answered, settle_at = {}, None  # answered: attempt index -> server
-    try:
-        while jobs and not _settled(attempts, answered, jobs.values()):
-            wait = deadline.remaining()
-            if settle_at is not None:
-                wait = min(wait, settle_at - time.monotonic())
-            done, _pending = concurrent.futures.wait(jobs, max(wait, 0), concurrent.futures.FIRST_COMPLETED)
-            if not done:
-                break
-            for job in done:
-                index = jobs.pop(job)
-                if job.result() is not None:
-                    answered[index] = job.result()
-            if settle_at is None and _both_sides(answered.values()):
-                settle_at = time.monotonic() + PATIENCE
-    finally:
-        for probe_deadline in deadlines:  # the probes still waiting on a silent host end now
+
+    def __init__(self, email, domain, resolver, new_deadline, options, cafile=""):
+        self.domain = domain
+        self.attempts = candidates(domain)
+        self.deadlines = [new_deadline() for _attempt in self.attempts]
+        self.calls = [
+            functools.partial(probe, attempt, email, resolver, probe_deadline, options, cafile)
+            for attempt, probe_deadline in zip(self.attempts, self.deadlines, strict=True)
+        ]
+        self.pending = set(range(len(self.attempts)))
+        self.answered = {}  # attempt index -> server
+        self.wake_at = None  # set once both sides have an answer
+
+    def collect(self, index, outcome):
+        """The lookup's outcome once it is settled, else None."""
+        self.pending.discard(index)
+        if outcome.error is None and outcome.value is not None:
+            self.answered[index] = outcome.value
+        if self.wake_at is None and _both_sides(self.answered.values()):
+            self.wake_at = time.monotonic() + PATIENCE
+        if self.pending and not _settled(self.attempts, self.answered, self.pending):
+            return None
+        return self.tick()
+
+    def tick(self):
+        """Settle with what answered so far (the patience is over, or nothing is pending)."""
+        for probe_deadline in self.deadlines:  # the probes still waiting on a silent host end now
             probe_deadline.abort("timeout")
-        pool.shutdown(wait=False, cancel_futures=True)
-    found = [answered[index] for index in sorted(answered)]
-    incoming = tuple(server for server in found if server.protocol != "smtp")
-    outgoing = tuple(server for server in found if server.protocol == "smtp")
-    if not incoming or not outgoing:
-        if deadline.remaining() <= 0:
-            raise LookupTimeout(domain)
-        return Text(_lt("no server answered on the usual names and ports"))
-    return Configuration(
-        "guess",
-        domain,
-        incoming,
-        outgoing,
-        detail="probed " + ", ".join(f"{server.protocol.upper()} {server.host}:{server.port}" for server in found),
-    )
+        found = [self.answered[index] for index in sorted(self.answered)]
+        incoming = tuple(server for server in found if server.protocol != "smtp")
+        outgoing = tuple(server for server in found if server.protocol == "smtp")
+        if not incoming or not outgoing:
+            if all(probe_deadline.passed for probe_deadline in self.deadlines):
+                return Outcome(error=LookupTimeout(self.domain))
+            return Outcome(Text(_lt("no server answered on the usual names and ports")))
+        probed = ", ".join(f"{server.protocol.upper()} {server.host}:{server.port}" for server in found)
+        return Outcome(Configuration("guess", self.domain, incoming, outgoing, detail="probed " + probed))
 
 
 def _both_sides(servers):

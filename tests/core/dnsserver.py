@@ -2,7 +2,7 @@
 
 ``DnsServer(records)`` answers UDP (and TCP) queries from a zone given as
 ``{("name.", "TYPE"): ["rdata", ...]}``; names it does not know get NXDOMAIN. ``blackhole=True``
-makes it swallow every query, as a firewalled resolver does.
+makes it swallow every query, as a firewalled resolver does; ``blackhole=("MX",)`` only those types.
 """
 
 import contextlib
@@ -53,7 +53,7 @@ class DnsServer:
         question = query.question[0]
         name, kind = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
         self.queries.append((name, kind))
-        if self.blackhole:
+        if self.blackhole is True or kind in (self.blackhole or ()):
             return None
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA

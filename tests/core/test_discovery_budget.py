@@ -3,11 +3,13 @@
 (How fast it is when things answer is measured by benchmarks/discovery.py, not here.)
 """
 
+import threading
 import time
 
-from discoveryenv import ALICE, guessing, options, silent_options
+from discoveryenv import ALICE, guessing, options, silent_options, srv_zone
 from dnsserver import Blackhole, DnsServer
 from mailcore.discovery import discover
+from mailcore.discovery.dns import TRY_SECONDS
 from mailcore.discovery.guess import PATIENCE
 
 BUDGET = 2.0
@@ -47,6 +49,41 @@ def test_hosts_that_accept_and_never_speak(servers):
     assert not guessed.ok and guessed.configuration is None
     assert "guessing: no answer in time" in guessed.reason()
     assert "Exchange Autodiscover of example.test: no answer in time" in guessed.reason()
+
+
+def discovery_threads():
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("discovery")]
+
+
+def test_no_thread_outlives_the_run(servers):
+    """Silent hosts and checks still running when the run ends: discover() returns only once every
+    job it started has ended (their deadlines aborted), so a request leaves no thread behind."""
+    with Blackhole() as hole:
+        zone = {
+            ("_imaps._tcp.example.test", "SRV"): [f"0 1 {hole.port} localhost."],
+            ("_submissions._tcp.example.test", "SRV"): [f"0 1 {hole.port} localhost."],
+        }
+        with DnsServer(zone, wildcard_a=("example.test",)) as dns:
+            result, elapsed = _timed(ALICE, "pw", budget=BUDGET, options=silent_options(dns, hole))
+            assert discovery_threads() == []
+    assert elapsed < BUDGET + SLACK
+    assert result.configuration.source == "srv"
+    with guessing(servers, answering=("imap.", "smtp.")) as opts:
+        result, elapsed = _timed(ALICE, budget=10, options=opts)  # a winner while 16 probes hang
+        assert discovery_threads() == []
+    assert elapsed < PATIENCE
+
+
+def test_a_winner_does_not_wait_for_a_silent_dns_question(servers):
+    """SRV finds and checks the winner while the DNS server swallows the MX question: the run ends
+    then, and the MX question with it, rather than waiting for the question's time to run out."""
+    with DnsServer(srv_zone(servers, "example.test"), blackhole=("MX",)) as dns:
+        opts = options(dns, cafile=servers["ca_file"], use_autoconfig=False, use_autodiscover=False)
+        result, elapsed = _timed(ALICE, servers["users"]["alice"]["password"], budget=10, options=opts)
+        assert discovery_threads() == []
+    assert result.ok and result.configuration.source == "srv", result.reason()
+    assert ("example.test.", "MX") in dns.queries
+    assert elapsed < TRY_SECONDS  # the silent question alone would have held it MAX_TRIES times as long
 
 
 def test_guessing_ends_when_the_best_ranked_candidates_answer(servers):

@@ -1,0 +1,85 @@
+"""What a discovery run found, and the plain words that say why it did not succeed."""
+
+import dataclasses
+
+from ..check import AccountResult
+from ..errors import explain
+from ..text import _lt, identity, render
+
+# Why a source gave nothing: one line per source in the report.
+SOURCE_REASON = _lt("%(source)s: %(reason)s")
+NO_ANSWER = _lt("no answer in time")
+BUNDLED = _lt("Thunderbird's provider database")
+SIGN_IN_ONLY = _lt(
+    "%(provider)s (found %(origin)s) accepts no password from mail programs, only a sign-in with its "
+    "own page (OAuth2), which this addon does not offer yet."
+)
+# The settings a check depends on, besides the password discovery was given.
+_CHECKED = tuple(
+    "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile".split()
+)
+
+
+@dataclasses.dataclass
+class DiscoveryResult:
+    email: str
+    domain: str
+    password_given: bool = False
+    configuration: object = None  # the winning Configuration
+    incoming: object = None  # its ServerSettings to use (the one that passed, when checked)
+    outgoing: object = None
+    check: AccountResult = None  # the winner's check; None when no password was given
+    candidates: list = dataclasses.field(default_factory=list)  # every configuration found, best first
+    reasons: list = dataclasses.field(default_factory=list)  # why sources gave nothing, as Text
+    elapsed: float = 0.0
+
+    @property
+    def ok(self):
+        if self.configuration is None or self.configuration.oauth_only:
+            return False
+        return not self.password_given or (self.check is not None and self.check.ok)
+
+    def check_of(self, outgoing, incoming):
+        """The winner's passed check when ``outgoing`` and ``incoming`` (ServerSettings, None for a side
+        not in use) are what it checked, so the caller need not log in to each server again; else None."""
+        if not self.ok or self.check is None:
+            return None
+        sides = ((outgoing, self.outgoing, self.check.outgoing), (incoming, self.incoming, self.check.incoming))
+        for wanted, found, result in sides:
+            if (wanted is None) != (result is None):
+                return None
+            if wanted is not None and any(getattr(wanted, name) != getattr(found, name) for name in _CHECKED):
+                return None
+        return self.check
+
+    def reason(self, gettext=identity):
+        """Why discovery did not succeed, for the user (``gettext`` translates it): a sentence, then
+        one line per source that gave nothing."""
+        if self.ok:
+            return ""
+        lines = "\n".join("• " + reason.render(gettext) for reason in self.reasons)
+        if self.configuration is not None and self.configuration.oauth_only:
+            origin = self.configuration.describe(gettext)
+            return render(SIGN_IN_ONLY, {"provider": self.configuration.provider, "origin": origin}, gettext)
+        if self.configuration is not None and self.check is None:
+            origin = self.configuration.describe(gettext)
+            return render(
+                _lt("The check of the settings found %(origin)s did not finish in time."), {"origin": origin}, gettext
+            )
+        if self.configuration is not None:
+            failed = [side for side in (self.check.outgoing, self.check.incoming) if side is not None and not side.ok]
+            return render(
+                _lt("The settings found %(origin)s failed the check: %(problems)s"),
+                {
+                    "origin": self.configuration.describe(gettext),
+                    "problems": " ".join(explain(side.code, side.params, gettext) for side in failed),
+                },
+                gettext,
+            )
+        if self.candidates:
+            return render(
+                _lt("The settings found %(origin)s failed the check.\n%(reasons)s"),
+                {"origin": self.candidates[0].describe(gettext), "reasons": lines},
+                gettext,
+            )
+        return render(_lt("Nothing was found:\n%(reasons)s"), {"reasons": lines}, gettext)
