@@ -10,7 +10,6 @@
     "data": [
         "security/email_account_security.xml",
         "security/ir.model.access.csv",
-        "data/ir_config_parameter.xml",
         "data/ir_cron.xml",
         "data/ir_actions_server.xml",
         "wizards/email_account_password_views.xml",

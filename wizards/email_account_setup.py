@@ -12,7 +12,6 @@ from ..mailcore import discovery
 from ..models.email_account_settings_mixin import CA_FILE_PARAMETER, SIDE_PREFIXES
 
 DISCOVERY_PARAMETER = "email_account.discovery_%s"
-DISCOVERY_SOURCES = "providers,autoconfig,ispdb,srv,mx,autodiscover,guess"
 
 STEPS = [
     ("account", "Account"),
@@ -178,38 +177,21 @@ class EmailAccountSetup(models.TransientModel):
             )
 
     def _discovery_options(self):
-        """Discovery as the system parameters configure it (DNS servers, ISPDB, sources, plain HTTP)."""
+        """(DiscoveryOptions, budget) as the system parameters email_account.discovery_* set them."""
         param = self.env["ir.config_parameter"].sudo().get_param
-        sources = {name.strip() for name in (param(DISCOVERY_PARAMETER % "sources") or DISCOVERY_SOURCES).split(",")}
-        nameservers = param(DISCOVERY_PARAMETER % "nameservers") or ""
-        extra_ports = param(DISCOVERY_PARAMETER % "extra_ports") or ""
-        return discovery.DiscoveryOptions(
-            nameservers=tuple(name.strip() for name in nameservers.split(",") if name.strip()),
-            dns_port=int(param(DISCOVERY_PARAMETER % "dns_port") or 53),
-            ispdb_url=param(DISCOVERY_PARAMETER % "ispdb_url") or discovery.ISPDB_URL,
-            autodiscover_v2_url=param(DISCOVERY_PARAMETER % "autodiscover_v2_url") or discovery.AUTODISCOVER_V2_URL,
-            use_providers="providers" in sources,
-            use_autoconfig="autoconfig" in sources,
-            use_ispdb="ispdb" in sources,
-            use_srv="srv" in sources,
-            use_mx="mx" in sources,
-            use_autodiscover="autodiscover" in sources,
-            use_guess="guess" in sources,
-            allow_http=param(DISCOVERY_PARAMETER % "allow_http") == "True",
-            cafile=param(CA_FILE_PARAMETER) or "",
-            extra_ports=frozenset(int(port) for port in extra_ports.split(",") if port.strip().isdigit()),
-        )
+        cafile = param(CA_FILE_PARAMETER) or ""
+        return discovery.configured(lambda name: param(DISCOVERY_PARAMETER % name), cafile=cafile)
 
     def _apply_discovery(self):
         """The automatic path: find (and, given the password, check) the settings. When that fails,
         say why and open the manual steps with the best candidate; returns the discovery result."""
-        budget = float(self.env["ir.config_parameter"].sudo().get_param(DISCOVERY_PARAMETER % "budget") or 10)
+        options, budget = self._discovery_options()
         try:
             result = discovery.discover(
                 self.email,
                 self.sudo().password or None,  # the check needs it; it never leaves the server
                 budget=budget,
-                options=self._discovery_options(),
+                options=options,
                 sides=tuple(self._sides_in_use()),
             )
         except ValueError as error:  # an address whose domain is no valid host name

@@ -10,18 +10,20 @@ when all of these find nothing, probes the usual names. Nothing here touches the
 from .config import SOURCES, Configuration, base_domain, valid_hostname
 from .result import DiscoveryResult
 from .run import discover
-from .options import AUTODISCOVER_V2_URL, DEFAULT_BUDGET, ISPDB_URL, DiscoveryOptions
+from .options import AUTODISCOVER_V2_URL, DEFAULT_BUDGET, ISPDB_URL, PARAMETERS, DiscoveryOptions, configured
 from .providers import lookup as provider_for
 
 __all__ = [
     "AUTODISCOVER_V2_URL",
     "DEFAULT_BUDGET",
     "ISPDB_URL",
+    "PARAMETERS",
     "SOURCES",
     "Configuration",
     "DiscoveryOptions",
     "DiscoveryResult",
     "base_domain",
+    "configured",
     "discover",
     "provider_for",
     "valid_hostname",

@@ -12,6 +12,20 @@ MAX_REDIRECTS = 3
 # submission port and Proton Mail Bridge's. Anything else in a stranger's document is ignored, so
 # discovery cannot be turned into a scanner of other services.
 MAIL_PORTS = frozenset({25, 465, 587, 2525, 143, 993, 110, 995, 1143, 1025})
+# The sources an administrator can switch off, as the sources parameter names them.
+SOURCE_NAMES = ("providers", "autoconfig", "ispdb", "srv", "mx", "autodiscover", "guess")
+# Every setting an administrator can change (the system parameter email_account.discovery_<name>)
+# and its default, as the parameter's text: the one place the defaults are written.
+PARAMETERS = {
+    "sources": ",".join(SOURCE_NAMES),
+    "nameservers": "",
+    "dns_port": "53",
+    "ispdb_url": ISPDB_URL,
+    "autodiscover_v2_url": AUTODISCOVER_V2_URL,
+    "budget": f"{DEFAULT_BUDGET:g}",
+    "allow_http": "False",
+    "extra_ports": "",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,3 +59,24 @@ class DiscoveryOptions:
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
+
+
+def configured(get, cafile=""):
+    """(DiscoveryOptions, budget) as an administrator set them: ``get(name)`` is the text of the
+    parameter ``name`` of PARAMETERS, or None/empty for its default."""
+
+    def value(name):
+        return get(name) or PARAMETERS[name]
+
+    sources = {name.strip() for name in value("sources").split(",")}
+    options = DiscoveryOptions(
+        nameservers=tuple(name.strip() for name in value("nameservers").split(",") if name.strip()),
+        dns_port=int(value("dns_port")),
+        ispdb_url=value("ispdb_url"),
+        autodiscover_v2_url=value("autodiscover_v2_url"),
+        allow_http=value("allow_http") == "True",
+        cafile=cafile,
+        extra_ports=frozenset(int(port) for port in value("extra_ports").split(",") if port.strip().isdigit()),
+        **{f"use_{name}": name in sources for name in SOURCE_NAMES},
+    )
+    return options, float(value("budget"))
