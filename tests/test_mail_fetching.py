@@ -25,7 +25,7 @@ from .common import EmailAccountCase
 
 
 def load_harness(servers):
-    """The harness module (standard library only), for deliver and forget-pop-logins."""
+    """The harness client (standard library only), for deliver and forget-pop-logins."""
     spec = importlib.util.spec_from_file_location("email_account_harness", servers["harness"])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

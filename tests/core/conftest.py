@@ -16,7 +16,7 @@ SERVERS_ENV = "EMAIL_ACCOUNT_TEST_SERVERS"
 
 @pytest.fixture(scope="session")
 def servers():
-    """The harness's servers.json as a dict (see tests/harness/mailservers.py)."""
+    """The harness's servers.json as a dict (see tests/harness/mailharness/start.py)."""
     path = os.environ.get(SERVERS_ENV)
     if not path:
         pytest.fail(
@@ -33,7 +33,7 @@ def servers():
 
 @pytest.fixture(scope="session")
 def harness(servers):
-    """tests/harness/mailservers.py as a module (it imports only the standard library at load)."""
+    """The harness client (tests/harness/mailharness/client.py, standard library only) as a module."""
     spec = importlib.util.spec_from_file_location("email_account_harness", servers["harness"])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
