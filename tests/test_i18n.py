@@ -15,9 +15,9 @@ from odoo.modules.module import get_module_path
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
+from .core.languages import LANGUAGES
+
 MODULE = "email_account"
-# .po file -> the Odoo language that loads it (Odoo reads i18n/de.po for de_DE, and so on).
-LANGUAGES = {"de": "de_DE", "es": "es_ES", "fr": "fr_FR", "ru": "ru_RU", "ar": "ar_001", "zh_CN": "zh_CN"}
 # Attributes of a form whose values the user reads.
 READ_ATTRIBUTES = ("string", "placeholder", "help", "title", "aria-label", "confirm", "text")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
