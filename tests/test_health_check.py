@@ -41,10 +41,12 @@ class TestHealthCheck(EmailAccountCase):
         self.env["email.account"].with_context(**cron.env.context)._cron_check_accounts(batch_size=batch_size)
         return progress
 
-    def test_cron_is_daily_and_editable(self):
+    def test_running_the_scheduled_action_checks_the_accounts(self):
+        """The cron record as an administrator runs it (Run Manually): its code reaches every account."""
+        accounts = self.make_accounts(2, failing={1})
         cron = self.env.ref("email_account.email_account_cron_health_check")
-        self.assertRecordValues(cron, [{"interval_number": 1, "interval_type": "days", "active": True}])
-        self.assertEqual(cron.code.strip(), "model._cron_check_accounts()")
+        cron.method_direct_trigger()
+        self.assertEqual(accounts.mapped("check_state"), ["ok", "failed"])
 
     def test_server_action_over_fifty_accounts(self):
         failing = {3, 17, 31, 44}

@@ -40,19 +40,21 @@ def test_smtp_size_limit(servers):
     assert result.facts["size_limit"] == 33554432
 
 
-def test_imap_facts(servers):
-    result = check_server(settings_for(servers, "imap", "starttls"))
+def test_imap_facts(servers, deliver, harness):
+    deliver("bob", b"Subject: counted\r\n\r\nOne more.\r\n")  # bob's INBOX: the Odoo tier fetches alice's
+    result = check_server(settings_for(servers, "imap", "starttls", user="bob"))
     assert result.ok, result.message
     assert {"IDLE", "MOVE", "UIDPLUS"} <= set(result.facts["capabilities"])
     assert "mailbox" in result.timings
-    assert result.facts["messages"] >= 0
+    assert result.facts["messages"] == harness.mailbox_size(servers, "bob") > 0
 
 
-def test_pop3_facts(servers):
-    result = check_server(settings_for(servers, "pop3", "starttls"))
+def test_pop3_facts(servers, deliver, harness):
+    deliver("bob", b"Subject: counted\r\n\r\nOne more.\r\n")  # bob's INBOX: the Odoo tier fetches alice's
+    result = check_server(settings_for(servers, "pop3", "starttls", user="bob"))
     assert result.ok, result.message
     assert {"UIDL", "TOP"} <= set(result.facts["capabilities"])
-    assert result.facts["messages"] >= 0
+    assert result.facts["messages"] == harness.mailbox_size(servers, "bob") > 0
 
 
 @pytest.mark.parametrize("protocol", ["smtp", "imap", "pop3"])

@@ -1,4 +1,4 @@
-"""What tests do to the running servers: store a message, make popbeforesmtp forget POP3 logins.
+"""What tests do to the running servers: store or count messages, make popbeforesmtp forget POP3 logins.
 
 Self-contained and standard library only, so it also loads from another interpreter (Odoo's): tests
 import it by path from servers.json's ``"harness"`` entry. The rest of the package builds on the
@@ -59,6 +59,15 @@ def deliver(
             f"doveadm save for {user} into {mailbox} ({instance}) failed with {result.returncode}: "
             + result.stderr.decode("utf-8", "replace").strip()
         )
+
+
+def mailbox_size(servers: dict | str | os.PathLike, user: str, instance: str = "main", mailbox: str = "INBOX") -> int:
+    """How many messages ``user``'s ``mailbox`` holds on a Dovecot instance (``doveadm mailbox status``)."""
+    servers = _servers(servers)
+    conf = servers["dovecot"][instance]["config"]
+    command = [servers["doveadm"], "-c", conf, "mailbox", "status", "-u", user, "messages", mailbox]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return int(output.strip().partition("=")[2])
 
 
 def forget_pop_logins(servers: dict | str | os.PathLike) -> None:
