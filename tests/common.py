@@ -4,9 +4,10 @@ import contextlib
 import json
 import os
 import socket
-import threading
 
 from odoo.tests import Form, TransactionCase
+
+from .core.loopback import TcpServer
 
 SERVERS_ENV = "EMAIL_ACCOUNT_TEST_SERVERS"
 
@@ -67,33 +68,25 @@ class EmailAccountCase(MailServersMixin, TransactionCase):
         return wizard
 
 
-class TcpRelay:
+class TcpRelay(TcpServer):
     """A port that refuses connections until started, then relays to a real server: a server coming back."""
 
     def __init__(self, target_port, host="127.0.0.1"):
+        super().__init__(host, listen=False)
         self.target = (host, target_port)
         with socket.socket() as probe:
             probe.bind((host, 0))
             self.port = probe.getsockname()[1]
-        self.listener = None
 
     def start(self):
-        self.listener = socket.create_server((self.target[0], self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.listen(self.port)
+        return super().start()
 
-    def stop(self):
-        if self.listener:
-            self.listener.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _address = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+    def handle(self, conn):
+        upstream = socket.create_connection(self.target)
+        self.connections.append(upstream)
+        self._spawn(self._pump, upstream, conn)
+        self._pump(conn, upstream)
 
     @staticmethod
     def _pump(source, sink):

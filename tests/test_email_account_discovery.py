@@ -20,10 +20,10 @@ class TestEmailAccountDiscovery(EmailAccountCase):
                 ("_imaps._tcp.example.test", "SRV"): [f"0 1 {ports['imaps']} {cls.hostname}."],
                 ("_submission._tcp.example.test", "SRV"): [f"0 1 {ports['submission']} {cls.hostname}."],
             }
-        ).__enter__()
-        cls.addClassCleanup(cls.dns.__exit__)
-        cls.empty_dns = DnsServer().__enter__()
-        cls.addClassCleanup(cls.empty_dns.__exit__)
+        ).start()
+        cls.addClassCleanup(cls.dns.stop)
+        cls.empty_dns = DnsServer().start()
+        cls.addClassCleanup(cls.empty_dns.stop)
         parameters = cls.env["ir.config_parameter"]
         parameters.set_param("email_account.discovery_nameservers", "127.0.0.1")
         parameters.set_param("email_account.discovery_dns_port", str(cls.dns.port))

@@ -3,8 +3,6 @@ only its own account (issue #13, findings 5, 7, 8, 9). The good accounts use the
 servers; the hostile ones are scripted (tests/core/faultservers.py), for bytes no real server sends.
 """
 
-import importlib.util
-import os
 import re
 import uuid
 from unittest.mock import patch
@@ -15,19 +13,11 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import EmailAccountCase
+from .core import faultservers
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # line breaks are ours; any other is the server's
 
 
-def load_faultservers():
-    path = os.path.join(os.path.dirname(__file__), "core", "faultservers.py")
-    spec = importlib.util.spec_from_file_location("email_account_faultservers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-faultservers = load_faultservers()
 PASSWORD = "hostile  echo-secret-77"
 EHLO = b"250-fault.test\r\n250 AUTH PLAIN\r\n"
 SMTP_BASICS = {b"EHLO": EHLO, b"MAIL": b"250 ok\r\n", b"RCPT": b"250 ok\r\n", b"QUIT": b"221 bye\r\n"}

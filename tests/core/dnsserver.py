@@ -5,10 +5,7 @@
 makes it swallow every query, as a firewalled resolver does; ``blackhole=("MX",)`` only those types.
 """
 
-import contextlib
-import socket
 import socketserver
-import threading
 
 import dns.flags
 import dns.message
@@ -16,8 +13,13 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
+try:  # the Odoo tier imports this file as part of the addon's tests package, the pure tier as a top-level module
+    from .loopback import SocketServerThread, TcpServer
+except ImportError:
+    from loopback import SocketServerThread, TcpServer
 
-class DnsServer:
+
+class DnsServer(SocketServerThread):
     def __init__(self, records=None, blackhole=False, wildcard_a=()):
         """``wildcard_a``: domain suffixes whose every name has A 127.0.0.1 (e.g. ``("disco.test",)``)."""
         self.records = {
@@ -35,18 +37,7 @@ class DnsServer:
                 if reply is not None:
                     sock.sendto(reply, self.client_address)
 
-        self._udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-        self._udp.daemon_threads = True
-        self.port = self._udp.server_address[1]
-        self._thread = threading.Thread(target=self._udp.serve_forever, args=(0.05,), daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._udp.shutdown()
-        self._udp.server_close()
+        super().__init__(socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp))
 
     def answer(self, data):
         query = dns.message.from_wire(data)
@@ -74,32 +65,5 @@ class DnsServer:
         return response.to_wire()
 
 
-class Blackhole:
+class Blackhole(TcpServer):
     """A TCP port that accepts connections and never says a word (nor TLS, nor a greeting)."""
-
-    def __init__(self, host="127.0.0.1", port=0):
-        self._sock = socket.create_server((host, port), backlog=64)  # reuses a port left in TIME_WAIT
-        self.port = self._sock.getsockname()[1]
-        self._accepted = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _address = self._sock.accept()
-            except OSError:
-                return
-            self._accepted.append(conn)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        # shutdown() wakes the blocked accept() (close alone would not), so the port is free at once.
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
-        self._thread.join(1)
-        for conn in self._accepted:
-            conn.close()

@@ -4,53 +4,33 @@ Each is a listening TCP socket on loopback; a scripted handler talks to every cl
 thread. They are servers, not patched client classes: the code under test opens real connections.
 """
 
-import contextlib
-import socket
 import threading
 import time
+
+try:  # the Odoo tier imports this file as part of the addon's tests package, the pure tier as a top-level module
+    from .loopback import TcpServer
+except ImportError:
+    from loopback import TcpServer
 
 # What a deadline may overrun by in these tests: thread scheduling on a busy 2-core machine. The
 # faults themselves would hold a check for a minute (tarpit) or 200 s (trickle), so the bound still bites.
 SLACK = 1.0
 
 
-class ScriptedServer:
+class ScriptedServer(TcpServer):
+    """Runs ``handler(conn, stopping)`` for every client; ``stopping`` is set when the server stops."""
+
     def __init__(self, handler):
+        super().__init__()
         self.handler = handler
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.stopping = threading.Event()
-        self.clients = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self):
-        self.thread.start()
-        return self
+    def handle(self, conn):
+        self.handler(conn, self.stopping)
 
-    def __exit__(self, *exc):
+    def _close(self):
         self.stopping.set()
-        self.listener.close()
-        for conn in self.clients:
-            with contextlib.suppress(OSError):
-                conn.close()
-        self.thread.join(5)
-
-    def _serve(self):
-        self.listener.settimeout(0.1)  # closing a socket does not wake a blocked accept()
-        while not self.stopping.is_set():
-            try:
-                conn, _addr = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            self.clients.append(conn)
-            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
-
-    def _run(self, conn):
-        with contextlib.suppress(OSError):
-            self.handler(conn, self.stopping)
+        super()._close()
 
 
 def read_line(conn):

@@ -15,12 +15,13 @@ import http.server
 import os
 import ssl
 import tempfile
-import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from loopback import SocketServerThread
 
 
 def issue_certificate(servers, names, directory):
@@ -56,7 +57,7 @@ def issue_certificate(servers, names, directory):
     return cert_path, key_path
 
 
-class HttpsServer:
+class HttpsServer(SocketServerThread):
     def __init__(self, servers, names, routes, secure=True):
         self.routes = routes
         self.requests = []
@@ -89,21 +90,11 @@ class HttpsServer:
             def log_message(self, *args):
                 pass
 
-        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
+        http_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         if secure:
             self._tmp = tempfile.TemporaryDirectory()
             cert, key = issue_certificate(servers, names, self._tmp.name)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert, key)
-            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
-        self.port = self._http.server_address[1]
-        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._http.shutdown()
-        self._http.server_close()
+            http_server.socket = context.wrap_socket(http_server.socket, server_side=True)
+        super().__init__(http_server)
