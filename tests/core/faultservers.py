@@ -30,7 +30,7 @@ class ScriptedServer(TcpServer):
 
     def _close(self):
         self.stopping.set()
-        super()._close()
+        return super()._close()
 
 
 def read_line(conn):
