@@ -17,6 +17,7 @@
         "views/email_account_views.xml",
         "views/email_account_menus.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "assets": {
         "web.assets_tests": [
             "email_account/static/tests/tours/*.js",

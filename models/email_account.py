@@ -5,8 +5,8 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import plaintext2html
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import escape_psql, plaintext2html
 
 from .. import mailcore
 
@@ -17,7 +17,24 @@ ACTION_CHECK_BUDGET = 90
 CRON_BATCH_SIZE = 50
 CRON_BATCH_BUDGET = 60
 # Besides the mixin's settings, the fields whose change must reach the linked ir.mail_server / fetchmail.server.
-_SERVER_FIELDS = {"active", "password"}
+_SERVER_FIELDS = {"active"}
+# Written by the addon only (as superuser): the links to the stock servers and what checks and mail flow found.
+ADDON_FIELDS = frozenset(
+    {
+        "mail_server_id",
+        "fetchmail_server_id",
+        "check_state",
+        "last_check_date",
+        "last_check_message",
+        "last_send_date",
+        "last_send_error",
+        "send_failure_code",
+        "last_fetch_date",
+        "last_fetch_error",
+        "fetch_failure_code",
+        "imported_count",
+    }
+)
 
 
 class EmailAccount(models.Model):
@@ -63,6 +80,30 @@ class EmailAccount(models.Model):
         ),
     ]
 
+    @api.constrains("email", "company_id")
+    def _check_unique_address(self):
+        """One account per address and company, whatever the case of its letters (the SQL constraint
+        compares them exactly)."""
+        for account in self:
+            if self._address_taken(account.email, account.company_id, account):
+                raise ValidationError(self.env._("This company already has an email account with this address."))
+
+    @api.model
+    def _address_taken(self, email, company, exclude):
+        """Whether ``company`` has another account (archived ones included) for ``email``, in any case."""
+        return bool(
+            self.sudo()
+            .with_context(active_test=False)
+            .search_count(
+                [
+                    ("email", "=ilike", escape_psql(email)),
+                    ("company_id", "=", company.id),
+                    ("id", "not in", exclude.ids),
+                ],
+                limit=1,
+            )
+        )
+
     @api.constrains(
         "use_for_sending",
         "use_for_receiving",
@@ -84,11 +125,18 @@ class EmailAccount(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_addon_fields(vals)
         accounts = super().create(vals_list)
         accounts._sync_linked_servers()
         return accounts
 
     def write(self, vals):
+        self._check_addon_fields(vals)
+        if not (vals.get("password") or vals.get("password_input")):
+            self._check_raw_values(vals)  # before the new route is worked out from them
+            for account in self:
+                self._check_password_route(account._password_route(), account._route_after(vals))
         if "password" in vals and not self.env.su:
             # Managers replace the password but never read it: the write goes through, the field stays hidden.
             vals = dict(vals)
@@ -101,6 +149,17 @@ class EmailAccount(models.Model):
             self._sync_linked_servers()
         return result
 
+    @api.model
+    def _check_addon_fields(self, vals):
+        """The links and the status are the addon's record of what it did: no user sets them."""
+        if not self.env.su and not vals.keys().isdisjoint(ADDON_FIELDS):
+            raise AccessError(
+                self.env._(
+                    "%(fields)s are set by Odoo itself and cannot be changed.",
+                    fields=", ".join(self._fields[name].string for name in sorted(ADDON_FIELDS & vals.keys())),
+                )
+            )
+
     def unlink(self):
         linked = self.sudo().mail_server_id, self.sudo().fetchmail_server_id
         result = super().unlink()
@@ -111,7 +170,7 @@ class EmailAccount(models.Model):
     @api.model
     def _linked_server_fields(self):
         mixin = self.env["email.account.settings.mixin"]
-        return _SERVER_FIELDS | {name for name, field in mixin._fields.items() if field.store}
+        return _SERVER_FIELDS | {name for name, field in mixin._fields.items() if field.store and name != "password"}
 
     def _sync_linked_servers(self):
         """Create, update or remove the stock servers so they always match the account.
@@ -132,6 +191,35 @@ class EmailAccount(models.Model):
                     account[link] = False
                     linked.unlink()
 
+    @api.model
+    def _check_server_follows(self, servers, vals=None):
+        """A linked stock server follows its account: editing what the account sets there would be undone
+        or ignored, and deleting it (``vals`` None) would leave the account without it. Only the addon,
+        as superuser, does either."""
+        if self.env.su:
+            return
+        for server in servers.sudo().with_context(active_test=False).filtered("email_account_ids"):
+            account = server.email_account_ids[:1]
+            if vals is not None:
+                if server._name == "ir.mail_server":
+                    managed = account._mail_server_values()
+                else:
+                    managed = account._fetchmail_server_values()
+                fields = server._fields
+                if all(
+                    fields[name].convert_to_record(fields[name].convert_to_cache(vals[name], server), server)
+                    == server[name]
+                    for name in managed.keys() & vals.keys()
+                ):
+                    continue
+            raise UserError(
+                self.env._(
+                    "The mail server %(server)s belongs to an email account and follows it: change, archive "
+                    "or delete the account in Settings > Master Data > Email Accounts instead.",
+                    server=server.name,
+                )
+            )
+
     def _mail_server_values(self):
         self.ensure_one()
         return {
@@ -142,7 +230,7 @@ class EmailAccount(models.Model):
             "smtp_encryption": self.smtp_security,
             "smtp_authentication": "login",
             "smtp_user": self.login,
-            "smtp_pass": self.password,
+            "smtp_pass": False,  # the account holds the password; the server connects through it
             "from_filter": self.email,
             "active": self.active,
         }
@@ -156,13 +244,14 @@ class EmailAccount(models.Model):
             "port": self.incoming_port,
             "is_ssl": self.incoming_security == "ssl",
             "user": self.login,
-            "password": self.password,
+            "password": False,  # the account holds the password; the server connects through it
             "state": "done",
             "active": self.active,
         }
 
     def action_check_connection(self):
         """Check the selected accounts concurrently, record each outcome, and sum them up in a notification."""
+        self.check_access("write")
         results = self._check_and_record(ACTION_CHECK_BUDGET)
         failed = self.filtered(lambda account: results.get(account.id) is False)
         skipped = self.filtered(lambda account: account.id not in results)
@@ -250,12 +339,31 @@ class EmailAccount(models.Model):
         return done, remaining
 
     def action_reconfigure(self):
-        """Reopen the setup wizard on this account's settings, starting from the manual steps."""
+        """Reopen the setup wizard on this account's settings, starting from the manual steps. The wizard
+        does not copy the password: it uses the account's while the settings say where it goes now."""
+        self.check_access("write")
         self.ensure_one()
+        values = self._settings_values()
+        del values["password"]
         wizard = self.env["email.account.setup"].create(
-            {**self._settings_values(), "account_id": self.id, "reconfigure": True, "manual": True}
+            {**values, "account_id": self.id, "reconfigure": True, "manual": True}
         )
         return wizard._action_reopen()
+
+    def _check_caller_may_use(self):
+        """Whoever makes Odoo log in with this account's password must have rights on the account. The
+        refusal names nothing of it: not its address, nor its servers."""
+        if self.env.su:
+            return
+        try:
+            self.check_access("read")
+        except AccessError:
+            raise AccessError(
+                self.env._(
+                    "This mail server belongs to an email account you have no access to. Its mail is sent and "
+                    "fetched by Odoo's scheduled actions, or by an Email Account Manager of its company."
+                )
+            ) from None
 
     def _open_session(self, side):
         """A logged-in client of the 'outgoing' or 'incoming' server, with every setting of the account

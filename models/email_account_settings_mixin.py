@@ -1,7 +1,7 @@
 """Connection settings shared by an email account and its setup wizard, so every rule lives once."""
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from .. import mailcore
 
@@ -18,8 +18,30 @@ TLS_POLICIES = [
 CA_FILE_PARAMETER = "email_account.ca_file"
 MANAGER_GROUP = "email_account.group_email_account_manager"
 MAX_DESCRIPTION = 128
+MAX_ADDRESS = 254  # RFC 5321: a path is at most 256 characters, its angle brackets included
+# Days a copy may stay on the server: a century, far inside what dates can count.
+MAX_KEEP_DAYS = 36500
+# What a PostgreSQL integer column holds.
+INT_RANGE = range(-(2**31), 2**31)
 # The field-name prefix of each side's settings.
 SIDE_PREFIXES = {"outgoing": "smtp", "incoming": "incoming"}
+# Where and how the password is sent: as sensitive as the password itself (see _check_password_route).
+ROUTE_FIELDS = (
+    "login",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_tls_policy",
+    "smtp_pinned_fingerprint",
+    "smtp_safe_logon",
+    "incoming_protocol",
+    "incoming_host",
+    "incoming_port",
+    "incoming_security",
+    "incoming_tls_policy",
+    "incoming_pinned_fingerprint",
+    "incoming_safe_logon",
+)
 
 
 def _standard_ports(*protocols):
@@ -126,6 +148,36 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         help="Copies are deleted from the server this many days after Odoo imported them; 0 keeps them forever.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_raw_values(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_raw_values(vals)
+        return super().write(vals)
+
+    @api.model
+    def _check_raw_values(self, vals):
+        """Refuse, with a message, what would otherwise reach PostgreSQL and fail there as a server error
+        (constraints run after it): NUL characters, integers beyond its range, a choice that does not
+        exist, an address too long for its index. The constraints check the rest."""
+        for name, value in vals.items():
+            field = self._fields.get(name)
+            if field is None:
+                continue
+            label = field._description_string(self.env)
+            if isinstance(value, str) and "\x00" in value:
+                self._validate(label, mailcore.check_line, value)
+            elif field.type == "integer" and isinstance(value, int) and value not in INT_RANGE:
+                raise ValidationError(self.env._("%(field)s: %(value)s is out of range.", field=label, value=value))
+            elif field.type == "selection" and value and value not in field.get_values(self.env):
+                choices = ", ".join(dict(field._description_selection(self.env)).values())
+                raise ValidationError(self.env._("%(field)s: choose one of %(choices)s.", field=label, choices=choices))
+            elif name == "email" and isinstance(value, str):
+                self._validate(label, mailcore.check_length, value, MAX_ADDRESS)
+
     def _valid_field_parameter(self, field, name):
         # email.account tracks these fields in its chatter; the wizard, not a mail.thread, ignores it.
         return name == "tracking" or super()._valid_field_parameter(field, name)
@@ -195,6 +247,44 @@ class EmailAccountSettingsMixin(models.AbstractModel):
                 if record[f"{prefix}_host"]:
                     record._validate(label, mailcore.wire_host, record[f"{prefix}_host"])
                 record._validate(label, mailcore.check_port, record[f"{prefix}_port"])
+
+    def _password_route(self):
+        """Where and how this record sends the password, to compare before and after a change."""
+        self.ensure_one()
+        return {name: self[name] for name in ROUTE_FIELDS}
+
+    def _route_after(self, vals):
+        """The route once ``vals`` is written, known before writing so a refusal leaves nothing behind."""
+        route = self._password_route()
+        for name in route.keys() & vals.keys():
+            field = self._fields[name]
+            route[name] = field.convert_to_record(field.convert_to_cache(vals[name], self), self)
+        if "email" in vals and "login" not in vals:  # the login follows the address (_compute_login)
+            route["login"] = vals["email"]
+        return route
+
+    @api.model
+    def _route_changed(self, before, after):
+        """Whether the password would go elsewhere or less protected; turning safe logon on is no such change."""
+        return any(
+            before[name] != after[name] and not (name.endswith("_safe_logon") and after[name]) for name in ROUTE_FIELDS
+        )
+
+    @api.model
+    def _may_read_password(self):
+        return self.env.su or self.env.user.has_group("base.group_system")
+
+    @api.model
+    def _check_password_route(self, before, after):
+        """Only who may read the saved password may send it elsewhere: anyone else types it again."""
+        if not self._may_read_password() and self._route_changed(before, after):
+            raise AccessError(
+                self.env._(
+                    "Type the password again to change where or how it is sent (server, port, security, "
+                    "certificate, login, protocol or safe logon): only a Settings administrator may send the "
+                    "saved password to other settings."
+                )
+            )
 
     def _side_label(self, side):
         return self.env._("Outgoing server") if side == "outgoing" else self.env._("Incoming server")
@@ -276,6 +366,13 @@ class EmailAccountSettingsMixin(models.AbstractModel):
                 raise ValidationError(
                     self.env._("Days to keep copies cannot be negative (0 keeps them on the server forever).")
                 )
+            if record.keep_copies_days > MAX_KEEP_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        "Days to keep copies: at most %(maximum)s (0 keeps them on the server forever).",
+                        maximum=MAX_KEEP_DAYS,
+                    )
+                )
 
     def _needs_incoming(self):
         """The incoming server is used to receive, or to log in first for POP-before-SMTP."""
@@ -310,7 +407,7 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         self.ensure_one()
         common = {
             "login": self.login or self.email,
-            "password": self.sudo().password or "",
+            "password": self._password_to_send(),
             "sender": mailcore.wire_email(self.email),
             "cafile": self.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER, ""),
         }
@@ -338,6 +435,11 @@ class EmailAccountSettingsMixin(models.AbstractModel):
                 **common,
             )
         return outgoing, incoming
+
+    def _password_to_send(self):
+        """The password these settings log in with."""
+        self.ensure_one()
+        return self.sudo().password or ""
 
     def _check_arguments(self):
         """The keyword arguments of mailcore.check_account for these settings (ValueError if unusable)."""

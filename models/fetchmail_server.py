@@ -11,7 +11,7 @@ import datetime
 import logging
 from email.parser import BytesHeaderParser
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import mailcore
@@ -23,6 +23,14 @@ class FetchmailServer(models.Model):
     _inherit = "fetchmail.server"
 
     email_account_ids = fields.One2many("email.account", "fetchmail_server_id", readonly=True)
+
+    def write(self, vals):
+        self.env["email.account"]._check_server_follows(self, vals)
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_linked_to_an_account(self):
+        self.env["email.account"]._check_server_follows(self)
 
     def connect(self, allow_archived=False):
         # Stock decides what an unlinked, empty or multiple recordset means (modules that patch it, such
@@ -52,21 +60,12 @@ class FetchmailServer(models.Model):
     def _email_account(self):
         """The account this server belongs to, in its company. Found as superuser, as sending does: the
         company rule must not make a linked server look unlinked to an administrator of another company
-        (stock fetching would then run, and delete the POP3 copies the account keeps)."""
+        (stock fetching would then run, and delete the POP3 copies the account keeps). Only who has
+        rights on the account makes Odoo log in with its password."""
         account = self.sudo().email_account_ids[:1]
         if not account:
             return account
-        if not self.env.su and account.company_id not in self.env.user.company_ids:
-            raise UserError(
-                self.env._(
-                    "The incoming server %(server)s belongs to the email account %(account)s of %(company)s, "
-                    "which you are not a member of. Its mail is fetched by the scheduled action, or by a user "
-                    "of that company.",
-                    server=self.name,
-                    account=account.display_name,
-                    company=account.company_id.name,
-                )
-            )
+        account.with_env(self.env)._check_caller_may_use()
         return account.with_env(self.env).with_company(account.company_id)
 
     def _fetch_account_mail(self, account, raise_exception):

@@ -8,7 +8,7 @@ server, and the test mode in which Odoo sends nothing, stay exactly as stock Odo
 import contextlib
 import smtplib
 
-from odoo import fields, models, modules
+from odoo import api, fields, models, modules
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
 
@@ -23,6 +23,14 @@ class IrMailServer(models.Model):
     _inherit = "ir.mail_server"
 
     email_account_ids = fields.One2many("email.account", "mail_server_id", readonly=True)
+
+    def write(self, vals):
+        self.env["email.account"]._check_server_follows(self, vals)
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_linked_to_an_account(self):
+        self.env["email.account"]._check_server_follows(self)
 
     def connect(
         self,
@@ -66,6 +74,7 @@ class IrMailServer(models.Model):
             server, smtp_from = self.sudo()._find_mail_server(smtp_from)
         if not server or server.smtp_authentication == "cli" or not server.email_account_ids:
             return self.browse(), smtp_from
+        server.email_account_ids[:1].with_env(self.env)._check_caller_may_use()
         return server, smtp_from
 
     def send_email(

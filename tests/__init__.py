@@ -9,6 +9,7 @@ from . import (
     test_mail_fetching,
     test_mail_sending,
     test_multi_company,
+    test_security,
     test_ui_tour,
     test_validation,
 )

@@ -68,6 +68,32 @@ class EmailAccountCase(MailServersMixin, TransactionCase):
         return wizard
 
 
+class PasswordTrap(TcpServer):
+    """A hostile plain SMTP server on loopback: offers PLAIN and LOGIN, accepts any login, and keeps
+    every byte a client sends, so a test can tell whether Odoo handed it a password (and, by
+    ``connections``, whether anything connected at all)."""
+
+    def __init__(self):
+        super().__init__()
+        self.received = b""
+
+    def handle(self, conn):
+        replies = {
+            b"EHLO": b"250-trap\r\n250 AUTH PLAIN LOGIN\r\n",
+            b"AUTH": b"235 2.7.0 ok\r\n",
+            b"QUIT": b"221 bye\r\n",
+        }
+        conn.settimeout(10)
+        conn.sendall(b"220 trap ESMTP\r\n")
+        buffer = b""
+        while data := conn.recv(4096):
+            self.received += data
+            buffer += data
+            while b"\n" in buffer:
+                line, _, buffer = buffer.partition(b"\n")
+                conn.sendall(replies.get(line[:4].upper(), b"250 ok\r\n"))
+
+
 class TcpRelay(TcpServer):
     """A port that refuses connections until started, then relays to a real server: a server coming back."""
 

@@ -58,9 +58,9 @@ class TestEmailAccount(EmailAccountCase):
 
         account.write({"name": "Alice (sales)", "smtp_security": "none", "smtp_port": 25, "password": "new"})
         self.assertRecordValues(
-            mail_server, [{"name": "Alice (sales)", "smtp_encryption": "none", "smtp_port": 25, "smtp_pass": "new"}]
+            mail_server, [{"name": "Alice (sales)", "smtp_encryption": "none", "smtp_port": 25, "smtp_pass": False}]
         )
-        self.assertEqual(fetchmail.password, "new")
+        self.assertEqual((account.password, fetchmail.password), ("new", False), "the password lives in the account")
 
         account.incoming_protocol = "pop3"
         self.assertRecordValues(fetchmail, [{"server_type": "pop", "port": self.port("imaps")}])
@@ -102,7 +102,7 @@ class TestEmailAccount(EmailAccountCase):
 
         account.password_input = "typed-in-the-form"
         self.assertEqual(account.password, "typed-in-the-form")
-        self.assertEqual(account.mail_server_id.smtp_pass, "typed-in-the-form")
+        self.assertFalse(account.mail_server_id.smtp_pass)
         account.write({"password_input": False})
         self.assertEqual(account.password, "typed-in-the-form", "an empty input keeps the saved password")
 

@@ -105,7 +105,7 @@ class TestEmailAccountSetup(EmailAccountCase):
                     "smtp_encryption": "starttls",
                     "smtp_authentication": "login",
                     "smtp_user": self.alice["login"],
-                    "smtp_pass": self.alice["password"],
+                    "smtp_pass": False,  # the account holds the password, in one place
                     "from_filter": self.alice["email"],
                     "active": True,
                 }
@@ -120,7 +120,7 @@ class TestEmailAccountSetup(EmailAccountCase):
                     "port": self.port("imaps"),
                     "is_ssl": True,
                     "user": self.alice["login"],
-                    "password": self.alice["password"],
+                    "password": False,
                     "state": "done",
                 }
             ],

@@ -53,6 +53,21 @@ BAD_INPUTS = [
     ("password_crlf", {"password": "pw" + CRLF}, "control characters"),
     ("password_lf", {"password": "pw\nQUIT"}, "control characters"),
     ("fingerprint_crlf", {"smtp_tls_policy": "pin", "smtp_pinned_fingerprint": "ab" + CRLF}, "control characters"),
+    # What PostgreSQL would refuse with a server error (NUL, 32-bit integers, the address index) or the
+    # fetch could not count (days beyond the calendar): a message before anything is written.
+    ("keep_copies_days_beyond_dates", {"keep_copies_days": 800000}, "at most 36500"),
+    ("description_nul", {"name": "Sales\x00"}, "control characters"),
+    ("email_nul", {"email": "valid\x00@example.test"}, "control characters"),
+    ("login_nul", {"login": "valid\x00"}, "control characters"),
+    ("smtp_host_nul", {"smtp_host": "smtp.example.test\x00"}, "control characters"),
+    ("password_nul", {"password": "pw\x00"}, "control characters"),
+    ("fingerprint_nul", {"smtp_tls_policy": "pin", "smtp_pinned_fingerprint": "ab\x00"}, "control characters"),
+    ("smtp_port_beyond_32_bits", {"smtp_port": 2**31}, "out of range"),
+    ("timeout_beyond_32_bits", {"timeout": 2**40}, "out of range"),
+    ("keep_copies_days_beyond_32_bits", {"keep_copies_days": -(2**31) - 1}, "out of range"),
+    ("email_one_megabyte", {"email": "a" * 2**20 + "@example.test"}, "at most 254 characters"),
+    ("unknown_security", {"smtp_security": "tls13"}, "choose one of SSL/TLS, STARTTLS"),
+    ("unknown_protocol", {"incoming_protocol": "jmap"}, "choose one of IMAP, POP3"),
     ("neither_direction", {"use_for_sending": False, "use_for_receiving": False}, "for sending, for receiving"),
     ("missing_smtp_host", {"smtp_host": False}, "name of the outgoing server"),
 ]
@@ -90,6 +105,16 @@ class TestValidation(TransactionCase):
             account.write({"smtp_host": "smtp.example.test:25"})
         self.assertEqual(account.smtp_host, "smtp.example.test")
         self.assertEqual(account.mail_server_id.smtp_host, "smtp.example.test")
+
+    def test_editing_refuses_what_the_database_would(self):
+        account = self.env["email.account"].create(GOOD)
+        huge = "a" * 10**6
+        for values in ({"login": "x\x00"}, {"incoming_port": 2**31}, {"smtp_security": "tls13"}, {"email": huge}):
+            with self.subTest(field=list(values)), self.assertRaises(ValidationError) as caught:
+                account.write(values)
+            self.assertLess(len(str(caught.exception)), 200, "the message does not repeat a huge value")
+        with self.assertRaisesRegex(ValidationError, "control characters"):
+            self.env["email.account.password"].create({"account_id": account.id, "password": "pw\x00"})
 
     def test_the_setup_wizard_validates_with_the_same_rules(self):
         with self.assertRaises(ValidationError) as caught:

@@ -64,6 +64,25 @@ class EmailAccountSetup(models.TransientModel):
             wizard.app_password_provider = configuration.provider if needed else False
             wizard.app_password_url = configuration.app_password_url if needed else False
 
+    def _compute_password_saved(self):
+        for wizard in self:
+            wizard.password_saved = bool(wizard.sudo().password or wizard.account_id.sudo().password)
+
+    def _check_caller(self):
+        """First in every step, as the caller: the wizard is theirs, and so is the account it reconfigures."""
+        self.check_access("write")
+        self.account_id.check_access("write")
+
+    def _password_to_send(self):
+        """The password typed here. Reconfiguring without typing one: the account's, as long as these
+        settings send it where and how the account does (only an administrator may change that)."""
+        self.ensure_one()
+        typed = self.sudo().password
+        if typed or not self.account_id:
+            return typed or ""
+        self._check_password_route(self.account_id._password_route(), self._password_route())
+        return self.account_id.sudo().password or ""
+
     def _steps(self):
         """The steps this wizard walks: the manual path shows each server in use and the description."""
         self.ensure_one()
@@ -83,6 +102,7 @@ class EmailAccountSetup(models.TransientModel):
         }
 
     def action_next(self):
+        self._check_caller()
         self.ensure_one()
         steps = self._steps()
         if self.state not in steps[:-1]:
@@ -111,29 +131,35 @@ class EmailAccountSetup(models.TransientModel):
         return self._action_reopen()
 
     def action_back(self):
+        self._check_caller()
         self.ensure_one()
         steps = self._steps()
         self.state = steps[max(steps.index(self.state) - 1, 0)]
         return self._action_reopen()
 
     def action_retry(self):
+        self._check_caller()
         self.ensure_one()
         return self._check_and_finish()
 
     def action_manual(self):
         """Leave the automatic path: show the server steps with what was tried."""
+        self._check_caller()
         self.ensure_one()
         self.manual = True
         self.state = self._steps()[1]
         return self._action_reopen()
 
     def action_trust_outgoing_certificate(self):
+        self._check_caller()
         return self._trust_certificate("outgoing")
 
     def action_trust_incoming_certificate(self):
+        self._check_caller()
         return self._trust_certificate("incoming")
 
     def action_open_account(self):
+        self._check_caller()
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -155,19 +181,7 @@ class EmailAccountSetup(models.TransientModel):
         return self._check_and_finish()
 
     def _check_unique_address(self):
-        duplicate = (
-            self.env["email.account"]
-            .with_context(active_test=False)
-            .search_count(
-                [
-                    ("email", "=", self.email),
-                    ("company_id", "=", self.company_id.id),
-                    ("id", "!=", self.account_id.id),
-                ],
-                limit=1,
-            )
-        )
-        if duplicate:
+        if self.env["email.account"]._address_taken(self.email, self.company_id, self.account_id):
             raise UserError(
                 self.env._(
                     "%(company)s already has an email account for %(email)s.",
@@ -189,7 +203,8 @@ class EmailAccountSetup(models.TransientModel):
         try:
             result = discovery.discover(
                 self.email,
-                self.sudo().password or None,  # the check needs it; it never leaves the server
+                # The check needs it; only an administrator may let discovery send the account's elsewhere.
+                self.sudo().password or (self._may_read_password() and self.account_id.sudo().password) or None,
                 budget=budget,
                 options=options,
                 sides=tuple(self._sides_in_use()),
@@ -280,13 +295,18 @@ class EmailAccountSetup(models.TransientModel):
 
     def _save_account(self, report):
         """Create (or update, when reconfiguring) the account; its stock servers follow in the same transaction."""
-        values = {
-            **self._settings_values(),
-            "check_state": "ok",
-            "last_check_date": fields.Datetime.now(),
-            "last_check_message": self._check_report_text(list(report.values())),
-        }
+        values = self._settings_values()
+        if not values["password"]:
+            del values["password"]  # reconfigured without typing it: the account keeps its own
         if self.account_id:
             self.account_id.write(values)
         else:
             self.account_id = self.env["email.account"].create(values)
+        self.account_id.sudo().write(
+            {
+                "check_state": "ok",
+                "last_check_date": fields.Datetime.now(),
+                "last_check_message": self._check_report_text(list(report.values())),
+            }
+        )
+        self.sudo().password = False  # saved where it lives: the wizard needs it no more
