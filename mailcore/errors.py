@@ -136,6 +136,11 @@ EXPLANATIONS = {
         _lt("The server rejects this client's address, or the port belongs to another service."),
         _lt("Check the port and security mode, and whether the provider blocks this server's address."),
     ),
+    "internal_address": (
+        _lt("%(host)s is at %(address)s, an address inside this server's own network."),
+        _lt("Loopback, private and link-local addresses may be reached only where an administrator allows it."),
+        _lt("Use the mail server's public name, or ask an administrator to set up this account."),
+    ),
     "protocol_error": (
         _lt("%(host)s:%(port)s answered something that is not %(protocol)s (%(reason)s)."),
         _lt("The port belongs to another service, or a proxy in between garbles the dialogue."),

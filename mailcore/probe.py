@@ -7,6 +7,7 @@ code serves a one-off check and a long-lived connection that sends or fetches ma
 import contextlib
 import errno
 import imaplib
+import ipaddress
 import logging
 import poplib
 import smtplib
@@ -136,11 +137,17 @@ class Probe:
             socket.getaddrinfo, _connect_host(self.settings), self.settings.port, type=socket.SOCK_STREAM
         )
         try:
-            return lookup.result(self.deadline.remaining())
+            addresses = lookup.result(self.deadline.remaining())
         except TimeoutError:
             raise self.fail("timeout") from None
         except OSError as error:
             raise self.fail("host_not_found", reason=str(error)) from None
+        if self.settings.allow_internal:
+            return addresses
+        reachable = [entry for entry in addresses if not is_internal(entry[4][0])]
+        if not reachable:
+            raise self.fail("internal_address", address=addresses[0][4][0])
+        return reachable
 
     def _connect(self, addresses):
         last_error = None
@@ -277,6 +284,15 @@ class ProbeClient(SessionClient):
     def _create_socket(self, timeout):
         self._probe.adopt(getattr(self, self._closer))
         return self._probe.open_socket()
+
+
+def is_internal(address):
+    """Whether an IP address belongs to this network rather than the internet (loopback, private,
+    link-local, shared, reserved; an IPv4-mapped IPv6 address by its IPv4 form)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global
 
 
 def _connect_host(settings):

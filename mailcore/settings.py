@@ -78,6 +78,9 @@ class ServerSettings:
     # An IP address already resolved for ``host`` (e.g. by discovery's own DNS servers); the
     # certificate is still verified against ``host``. Empty: the system resolver looks ``host`` up.
     address: str = ""
+    # False: never connect to an address of this network (loopback, private, link-local, reserved), so
+    # whoever may only reach mail servers on the internet cannot probe the Odoo host's neighbours.
+    allow_internal: bool = True
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:

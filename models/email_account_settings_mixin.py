@@ -16,6 +16,9 @@ TLS_POLICIES = [
     ("any", "Accept any certificate"),
 ]
 CA_FILE_PARAMETER = "email_account.ca_file"
+# "True": anyone who checks or uses an account may reach addresses inside this network (loopback,
+# private, link-local), discovery included. Otherwise only administrators may, on the manual path.
+INTERNAL_HOSTS_PARAMETER = "email_account.allow_internal_hosts"
 MANAGER_GROUP = "email_account.group_email_account_manager"
 MAX_DESCRIPTION = 128
 MAX_ADDRESS = 254  # RFC 5321: a path is at most 256 characters, its angle brackets included
@@ -275,6 +278,11 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         return self.env.su or self.env.user.has_group("base.group_system")
 
     @api.model
+    def _internal_hosts_allowed(self):
+        """Whether the system parameter lets everyone (and discovery) reach addresses inside this network."""
+        return self.env["ir.config_parameter"].sudo().get_param(INTERNAL_HOSTS_PARAMETER) == "True"
+
+    @api.model
     def _check_password_route(self, before, after):
         """Only who may read the saved password may send it elsewhere: anyone else types it again."""
         if not self._may_read_password() and self._route_changed(before, after):
@@ -410,6 +418,8 @@ class EmailAccountSettingsMixin(models.AbstractModel):
             "password": self._password_to_send(),
             "sender": mailcore.wire_email(self.email),
             "cafile": self.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER, ""),
+            # Whoever may not read the password may not probe this network either (banners, open ports).
+            "allow_internal": self._may_read_password() or self._internal_hosts_allowed(),
         }
         outgoing = incoming = None
         if self.use_for_sending:

@@ -32,6 +32,8 @@ class MailServersMixin:
         super().setUpClass()
         cls.servers = load_servers()
         cls.env["ir.config_parameter"].set_param("email_account.ca_file", cls.servers["ca_file"])
+        # The harness listens on loopback, which only administrators may reach unless this allows it.
+        cls.env["ir.config_parameter"].set_param("email_account.allow_internal_hosts", "True")
         cls.alice = cls.servers["users"]["alice"]
         cls.bob = cls.servers["users"]["bob"]
         cls.hostname = cls.servers["hostname"]

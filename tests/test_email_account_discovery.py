@@ -5,7 +5,7 @@ import time
 
 from odoo.tests import Form, tagged
 
-from .common import EmailAccountCase
+from .common import EmailAccountCase, PasswordTrap
 from .core.dnsserver import DnsServer
 
 
@@ -59,6 +59,22 @@ class TestEmailAccountDiscovery(EmailAccountCase):
         after = self.logins()
         self.assertEqual({service: after[service] - before[service] for service in after}, {"imap": 1, "submission": 1})
         self.assertIn("Logged in with SCRAM-SHA-256", wizard.incoming_check_report)
+
+    def test_the_automatic_path_probes_no_internal_address_unless_allowed(self):
+        """DNS may point anywhere, this network included: the automatic path does not go there."""
+        parameters = self.env["ir.config_parameter"]
+        with PasswordTrap() as trap:
+            zone = {("_submission._tcp.example.test", "SRV"): [f"0 1 {trap.port} {self.hostname}."]}
+            with DnsServer(zone) as dns:
+                parameters.set_param("email_account.discovery_dns_port", str(dns.port))
+                parameters.set_param("email_account.discovery_extra_ports", str(trap.port))
+                parameters.set_param("email_account.allow_internal_hosts", "False")
+                refused = self.start(email=self.alice["email"], password_input=self.alice["password"])
+                self.assertEqual(trap.connections, 0)
+                parameters.set_param("email_account.allow_internal_hosts", "True")
+                self.start(email=self.bob["email"], password_input=self.bob["password"], use_for_receiving=False)
+        self.assertTrue(refused.manual, "the manual steps open instead")
+        self.assertGreater(trap.connections, 0, "allowed, discovery checks what the DNS names")
 
     def test_nothing_found_opens_the_manual_steps_with_the_reason(self):
         self.env["ir.config_parameter"].set_param("email_account.discovery_dns_port", str(self.empty_dns.port))

@@ -422,3 +422,29 @@ class TestOneBadAccount(MailFetchingCase):
 
     def account_for(self, user):
         return self.env["email.account"].search([("email", "=", user["email"])])
+
+
+@tagged("post_install", "-at_install", "email_account_servers")
+class TestNetworkPolicy(SecurityCase):
+    """Finding 13: checks by anyone but an administrator never reach this network (loopback, private,
+    link-local), so its services' banners and open ports stay unknown; a system parameter allows more."""
+
+    def setUp(self):
+        super().setUp()
+        self.env["ir.config_parameter"].set_param("email_account.allow_internal_hosts", "False")
+
+    def test_only_administrators_reach_internal_addresses(self):
+        with PasswordTrap() as trap:
+            self.account.write(
+                {"use_for_receiving": False, "smtp_host": "127.0.0.1", "smtp_port": trap.port, "smtp_security": "none"}
+            )
+            self.account.with_user(self.manager).action_check_connection()
+            self.assertEqual(trap.connections, 0)
+            self.assertEqual(self.account.check_state, "failed")
+            self.assertIn("an address inside this server's own network", self.account.last_check_message)
+            self.assertNotIn("trap", self.account.last_check_message)
+            self.account.with_user(self.admin).action_check_connection()
+            self.assertEqual((trap.connections, self.account.check_state), (1, "ok"), self.account.last_check_message)
+            self.env["ir.config_parameter"].set_param("email_account.allow_internal_hosts", "True")
+            self.account.with_user(self.manager).action_check_connection()
+            self.assertEqual(trap.connections, 2, "the system parameter lets managers reach it too")

@@ -194,7 +194,9 @@ class EmailAccountSetup(models.TransientModel):
         """(DiscoveryOptions, budget) as the system parameters email_account.discovery_* set them."""
         param = self.env["ir.config_parameter"].sudo().get_param
         cafile = param(CA_FILE_PARAMETER) or ""
-        return discovery.configured(lambda name: param(DISCOVERY_PARAMETER % name), cafile=cafile)
+        options, budget = discovery.configured(lambda name: param(DISCOVERY_PARAMETER % name), cafile=cafile)
+        # The automatic path follows strangers' documents and DNS: never into this network, unless allowed.
+        return options.replace(allow_internal=self._internal_hosts_allowed()), budget
 
     def _apply_discovery(self):
         """The automatic path: find (and, given the password, check) the settings. When that fails,

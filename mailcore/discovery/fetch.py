@@ -10,6 +10,7 @@ import socket
 import ssl
 import urllib.parse
 
+from ..probe import is_internal
 from ..text import _lt
 from ..tls import verified_context
 from .config import SourceError, valid_hostname
@@ -25,13 +26,17 @@ class FetchError(SourceError):
 class _Connection(http.client.HTTPSConnection):
     """Connects to ``address`` (already resolved), speaks TLS and HTTP to ``host``."""
 
-    def __init__(self, host, port, address, timeout, context, secure):
+    def __init__(self, host, port, address, timeout, context, secure, allow_internal):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._secure = secure
+        self._allow_internal = allow_internal
 
     def connect(self):
         self.sock = socket.create_connection((self._address or self.host, self.port), self.timeout)
+        if not self._allow_internal and is_internal(self.sock.getpeername()[0]):
+            text = _lt("refused to go to %(host)s: its address is inside this server's network")
+            raise FetchError(text, host=self.host)
         if self._secure:
             self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
@@ -39,8 +44,10 @@ class _Connection(http.client.HTTPSConnection):
 def fetch(url, resolver, deadline, options, allowed_hosts=None, body=None, authorize=None):
     """The body of ``url`` (bytes): a GET, or a POST of ``body``. ``allowed_hosts(host)`` says where
     the request and its redirects may go. On HTTP 401, ``authorize(host)`` gives the Authorization
-    header to retry with once, or None: then the password is not sent and the fetch fails."""
+    header to retry with once, or None: then the password is not sent and the fetch fails. Redirects
+    never lead to another port, which would make discovery a scanner of the domain's other services."""
     authorization = None
+    port = _other_port(urllib.parse.urlsplit(url), options)
     for _hop in range(MAX_REDIRECTS + 1):
         parsed = urllib.parse.urlsplit(url)
         host = (parsed.hostname or "").lower()
@@ -50,6 +57,8 @@ def fetch(url, resolver, deadline, options, allowed_hosts=None, body=None, autho
             raise FetchError(_lt("refused %(url)s: plain HTTP is not allowed"), url=url)
         if allowed_hosts is not None and not allowed_hosts(host):
             raise FetchError(_lt("refused to go to %(host)s: not a host of the address's domain"), host=host)
+        if _other_port(parsed, options) != port:
+            raise FetchError(_lt("refused to go to %(url)s: another port than the first address"), url=url)
         status, location, content = _request(parsed, host, resolver, deadline, options, body, authorization)
         if status == 401 and authorization is None:
             authorization = authorize(host) if authorize is not None and parsed.scheme == "https" else None
@@ -68,16 +77,34 @@ def fetch(url, resolver, deadline, options, allowed_hosts=None, body=None, autho
     raise FetchError(_lt("more than %(count)s redirects"), count=MAX_REDIRECTS)
 
 
+def _port(parsed, options):
+    try:
+        explicit = parsed.port
+    except ValueError:  # not a number, or beyond 65535
+        text = _lt("refused %(url)s: not a web address with a valid host name")
+        raise FetchError(text, url=parsed.geturl()) from None
+    return explicit or (options.https_port if parsed.scheme == "https" else options.http_port)
+
+
+def _other_port(parsed, options):
+    """The port a URL names besides its scheme's standard one (None for that one), so a redirect from
+    HTTP to HTTPS stays allowed and one to another port is seen."""
+    port = _port(parsed, options)
+    return None if port == _port(parsed._replace(netloc=parsed.hostname or ""), options) else port
+
+
 def _request(parsed, host, resolver, deadline, options, body, authorization):
     secure = parsed.scheme == "https"
-    port = parsed.port or (options.https_port if secure else options.http_port)
+    port = _port(parsed, options)
     address = resolver.address(host, deadline)
     if address == "":
         raise FetchError(_lt("%(host)s does not exist"), host=host)
     timeout = deadline.remaining()
     if timeout <= 0:
         raise FetchError(_lt("%(host)s did not answer in time"), host=host)
-    connection = _Connection(host, port, address, timeout, verified_context(options.cafile), secure)
+    connection = _Connection(
+        host, port, address, timeout, verified_context(options.cafile), secure, options.allow_internal
+    )
     deadline.guard(None)
     try:
         path = parsed.path or "/"

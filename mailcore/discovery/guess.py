@@ -105,7 +105,8 @@ def probe(attempt, email, resolver, deadline, options, cafile):
         settings = make_server(protocol, host, port, security, email.strip(), email, cafile=cafile)
     except Exception:  # noqa: BLE001 - a name that does not resolve is simply not a candidate
         return None
-    return _open(settings.replace(address=address or "", tls_policy="any"), deadline, settings)
+    probing = settings.replace(address=address or "", tls_policy="any", allow_internal=options.allow_internal)
+    return _open(probing, deadline, settings)
 
 
 def _open(probing, deadline, found):

@@ -53,6 +53,8 @@ class DiscoveryOptions:
     guess_ports: dict = dataclasses.field(default_factory=dict)
     # Further ports found servers may use (an administrator's choice, or the test servers').
     extra_ports: frozenset = frozenset()
+    # Whether discovery may connect to addresses of this network (see ServerSettings.allow_internal).
+    allow_internal: bool = True
 
     def port_allowed(self, port):
         return port in MAIL_PORTS or port in self.extra_ports

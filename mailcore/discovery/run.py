@@ -228,6 +228,7 @@ class _Run:
                 self.domain,
                 self.resolver,
                 self._new_deadline(),
+                self.options.allow_internal,
             )
             self._submit(call, functools.partial(self._side_checked, configuration, sides, side))
 

@@ -41,15 +41,16 @@ def _unencrypted(server, domain):
     return _not_checked(server, domain, "tls", "starttls_unsupported", reason=UNENCRYPTED_REASON)
 
 
-def check_side(servers, password, domain, resolver, deadline):
+def check_side(servers, password, domain, resolver, deadline, allow_internal=True):
     """(CheckResult, server): the first of ``servers`` that passes, else the last attempt's failure;
-    a wrong password stops early, it would be wrong for the others too."""
+    a wrong password stops early, it would be wrong for the others too. ``allow_internal``: see
+    ServerSettings."""
     result = None
     for server in servers:
         if server.security == "none":
             result = result or _unencrypted(server, domain)
             continue
-        settings = server.replace(password=password)
+        settings = server.replace(password=password, allow_internal=allow_internal)
         try:
             address = resolver.address(server.host, deadline)
         except LookupTimeout:

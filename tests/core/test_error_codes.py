@@ -48,6 +48,9 @@ SCENARIOS = {
     "host_not_found": lambda servers: check_server(
         ServerSettings("smtp", "no-such-host.invalid", 587, "starttls"), timeout=5
     ),
+    "internal_address": lambda servers: check_server(
+        settings_for(servers, "imap", "ssl", allow_internal=False)
+    ),
     "connection_refused": lambda servers: check_server(ServerSettings("imap", "127.0.0.1", closed_port(), "ssl")),
     "timeout": lambda servers: fault(faultservers.tarpit, timeout=1.5),
     "tls_on_plain_port": lambda servers: check_server(
