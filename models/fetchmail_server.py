@@ -11,7 +11,7 @@ import datetime
 import logging
 from email.parser import BytesHeaderParser
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from .. import mailcore
@@ -20,17 +20,10 @@ _logger = logging.getLogger(__name__)
 
 
 class FetchmailServer(models.Model):
-    _inherit = "fetchmail.server"
+    _name = "fetchmail.server"
+    _inherit = ["fetchmail.server", "email.account.linked.server.mixin"]
 
     email_account_ids = fields.One2many("email.account", "fetchmail_server_id", readonly=True)
-
-    def write(self, vals):
-        self.env["email.account"]._check_server_follows(self, vals)
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_linked_to_an_account(self):
-        self.env["email.account"]._check_server_follows(self)
 
     def connect(self, allow_archived=False):
         # Stock decides what an unlinked, empty or multiple recordset means (modules that patch it, such

@@ -8,7 +8,7 @@ server, and the test mode in which Odoo sends nothing, stay exactly as stock Odo
 import contextlib
 import smtplib
 
-from odoo import api, fields, models, modules
+from odoo import fields, models, modules
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
 
@@ -20,17 +20,10 @@ def _delivery_text(error):
 
 
 class IrMailServer(models.Model):
-    _inherit = "ir.mail_server"
+    _name = "ir.mail_server"
+    _inherit = ["ir.mail_server", "email.account.linked.server.mixin"]
 
     email_account_ids = fields.One2many("email.account", "mail_server_id", readonly=True)
-
-    def write(self, vals):
-        self.env["email.account"]._check_server_follows(self, vals)
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_linked_to_an_account(self):
-        self.env["email.account"]._check_server_follows(self)
 
     def connect(
         self,
