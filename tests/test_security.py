@@ -10,6 +10,8 @@ colleague would, with real users, the calls a browser or a script makes, and a h
 """
 
 import base64
+import importlib.util
+import os
 from unittest.mock import patch
 
 from odoo import modules
@@ -305,39 +307,6 @@ class TestLoginsNeedRights(SecurityCase):
 
 
 @tagged("post_install", "-at_install", "email_account_servers")
-class TestSecurityOverRpc(MailServersMixin, HttpCase):
-    """The same refusals through the web client's JSON-RPC, as a browser or a script sends them."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.manager = new_test_user(cls.env, "rpc_manager", groups=GROUPS, context={"no_reset_password": True})
-        cls.account = cls.env["email.account"].create(cls.account_values())
-        cls.relay = cls.env["ir.mail_server"].create({"name": "Relay", "smtp_host": "relay.example.test"})
-
-    def call(self, model, method, *args, **kwargs):
-        return self.make_jsonrpc_request(
-            f"/web/dataset/call_kw/{model}/{method}",
-            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
-        )
-
-    def test_manager_over_json_rpc(self):
-        self.authenticate("rpc_manager", "rpc_manager")
-        ids = [self.account.id]
-        for values in ({"smtp_host": "smtp.attacker.test"}, {"mail_server_id": self.relay.id}, {"check_state": "ok"}):
-            with self.subTest(values=values), self.assertRaises(JsonRpcException) as caught:
-                self.call("email.account", "write", ids, values)
-            self.assertEqual(caught.exception.args[0], "odoo.exceptions.AccessError")
-        self.call("email.account", "write", ids, {"smtp_host": "smtp.elsewhere.test", "password_input": "Typed-3"})
-        self.account.invalidate_recordset()
-        self.assertEqual((self.account.smtp_host, self.account.password), ("smtp.elsewhere.test", "Typed-3"))
-        fields = self.call("email.account", "web_read", ids, specification={"password_saved": {}, "password_input": {}})
-        self.assertEqual(fields, [{"id": self.account.id, "password_saved": True, "password_input": False}])
-        with self.assertRaises(JsonRpcException):
-            self.call("email.account", "read", ids, ["password"])
-
-
-@tagged("post_install", "-at_install", "email_account_servers")
 class TestLinkedServersFollow(SecurityCase):
     """Finding 14: the stock servers follow their account and hold no password; addresses are unique
     whatever their case; uninstalling leaves nothing stock Odoo would use less safely."""
@@ -372,13 +341,22 @@ class TestLinkedServersFollow(SecurityCase):
     def test_one_place_holds_the_password(self):
         self.assertFalse(self.account.mail_server_id.smtp_pass)
         self.assertFalse(self.account.fetchmail_server_id.password)
-        # A copy left by an earlier version goes at the next change of the account.
-        self.account.mail_server_id.smtp_pass = "Old-Copy"
-        self.account.fetchmail_server_id.password = "Old-Copy"
-        self.account.name = "Sales"
-        self.assertFalse(self.account.mail_server_id.smtp_pass or self.account.fetchmail_server_id.password)
+        # Copies left by an earlier version go at the upgrade, or at the next change of the account.
+        for change in (self.upgrade, lambda: self.account.write({"name": "Sales"})):
+            self.account.mail_server_id.smtp_pass = "Old-Copy"
+            self.account.fetchmail_server_id.password = "Old-Copy"
+            change()
+            self.assertFalse(self.account.mail_server_id.smtp_pass or self.account.fetchmail_server_id.password)
         self.account.with_user(self.manager).action_check_connection()
         self.assertEqual(self.account.check_state, "ok", "the servers connect through the account")
+
+    def upgrade(self):
+        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", "18.0.1.1.0", "post-migrate.py")
+        spec = importlib.util.spec_from_file_location("email_account_post_migrate", path)
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        script.migrate(self.env.cr, "18.0.1.0.0")
+        self.env.invalidate_all()
 
     def test_an_address_is_unique_per_company_whatever_its_case(self):
         shouting = self.alice["email"].upper()
@@ -448,3 +426,47 @@ class TestNetworkPolicy(SecurityCase):
             self.env["ir.config_parameter"].set_param("email_account.allow_internal_hosts", "True")
             self.account.with_user(self.manager).action_check_connection()
             self.assertEqual(trap.connections, 2, "the system parameter lets managers reach it too")
+
+
+@tagged("post_install", "-at_install", "email_account_servers")
+class TestSecurityOverRpc(MailServersMixin, HttpCase):
+    """The same refusals through the web client's JSON-RPC, as a browser or a script sends them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(cls.env, "rpc_manager", groups=GROUPS, context={"no_reset_password": True})
+        cls.account = cls.env["email.account"].create(cls.account_values())
+        cls.relay = cls.env["ir.mail_server"].create({"name": "Relay", "smtp_host": "relay.example.test"})
+
+    def call(self, model, method, *args, **kwargs):
+        return self.make_jsonrpc_request(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def test_manager_over_json_rpc(self):
+        self.authenticate("rpc_manager", "rpc_manager")
+        ids = [self.account.id]
+        for values in ({"smtp_host": "smtp.attacker.test"}, {"mail_server_id": self.relay.id}, {"check_state": "ok"}):
+            with self.subTest(values=values), self.assertRaises(JsonRpcException) as caught:
+                self.call("email.account", "write", ids, values)
+            self.assertEqual(caught.exception.args[0], "odoo.exceptions.AccessError")
+        self.call("email.account", "write", ids, {"smtp_host": "smtp.elsewhere.test", "password_input": "Typed-3"})
+        self.account.invalidate_recordset()
+        self.assertEqual((self.account.smtp_host, self.account.password), ("smtp.elsewhere.test", "Typed-3"))
+        fields = self.call("email.account", "web_read", ids, specification={"password_saved": {}, "password_input": {}})
+        self.assertEqual(fields, [{"id": self.account.id, "password_saved": True, "password_input": False}])
+        with self.assertRaises(JsonRpcException):
+            self.call("email.account", "read", ids, ["password"])
+
+    def test_at_debug_level_odoo_logs_what_a_form_sends(self):
+        """Stock behaviour the README warns about: at --log-level=debug, odoo.api logs every call's
+        arguments, a typed password included; at INFO (the default) it does not."""
+        self.authenticate("rpc_manager", "rpc_manager")
+        ids = [self.account.id]
+        with self.assertLogs("odoo.api", "DEBUG") as logs:
+            self.call("email.account", "write", ids, {"password_input": "Typed-In-Debug"})
+        self.assertIn("Typed-In-Debug", "\n".join(logs.output))
+        with self.assertNoLogs("odoo.api", "INFO"):
+            self.call("email.account", "write", ids, {"password_input": "Typed-At-Info"})
