@@ -191,35 +191,6 @@ class EmailAccount(models.Model):
                     account[link] = False
                     linked.unlink()
 
-    @api.model
-    def _check_server_follows(self, servers, vals=None):
-        """A linked stock server follows its account: editing what the account sets there would be undone
-        or ignored, and deleting it (``vals`` None) would leave the account without it. Only the addon,
-        as superuser, does either."""
-        if self.env.su:
-            return
-        for server in servers.sudo().with_context(active_test=False).filtered("email_account_ids"):
-            account = server.email_account_ids[:1]
-            if vals is not None:
-                if server._name == "ir.mail_server":
-                    managed = account._mail_server_values()
-                else:
-                    managed = account._fetchmail_server_values()
-                fields = server._fields
-                if all(
-                    fields[name].convert_to_record(fields[name].convert_to_cache(vals[name], server), server)
-                    == server[name]
-                    for name in managed.keys() & vals.keys()
-                ):
-                    continue
-            raise UserError(
-                self.env._(
-                    "The mail server %(server)s belongs to an email account and follows it: change, archive "
-                    "or delete the account in Settings > Master Data > Email Accounts instead.",
-                    server=server.name,
-                )
-            )
-
     def _mail_server_values(self):
         self.ensure_one()
         return {

@@ -2,6 +2,7 @@
 changes or deletes what it set there (the edit would be undone at its next change, or ignored)."""
 
 from odoo import api, models
+from odoo.exceptions import UserError
 
 
 class EmailAccountLinkedServerMixin(models.AbstractModel):
@@ -9,9 +10,38 @@ class EmailAccountLinkedServerMixin(models.AbstractModel):
     _description = "Mail Server Driven by an Email Account"
 
     def write(self, vals):
-        self.env["email.account"]._check_server_follows(self, vals)
+        self._check_follows_account(vals)
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_linked_to_an_account(self):
-        self.env["email.account"]._check_server_follows(self)
+        self._check_follows_account()
+
+    def _check_follows_account(self, vals=None):
+        """Refuse changing what the account sets on a linked server (deleting it, when ``vals`` is None),
+        unless the addon does it, as superuser."""
+        if self.env.su:
+            return
+        for server in self.sudo().with_context(active_test=False).filtered("email_account_ids"):
+            if vals is not None and not server._changes_account_values(vals):
+                continue
+            raise UserError(
+                self.env._(
+                    "The mail server %(server)s belongs to an email account and follows it: change, archive "
+                    "or delete the account in Settings > Master Data > Email Accounts instead.",
+                    server=server.name,
+                )
+            )
+
+    def _changes_account_values(self, vals):
+        self.ensure_one()
+        account = self.email_account_ids[:1]
+        if self._name == "ir.mail_server":
+            managed = account._mail_server_values()
+        else:
+            managed = account._fetchmail_server_values()
+        return any(
+            self._fields[name].convert_to_record(self._fields[name].convert_to_cache(vals[name], self), self)
+            != self[name]
+            for name in managed.keys() & vals.keys()
+        )
