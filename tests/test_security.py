@@ -122,7 +122,8 @@ class TestPasswordRoute(SecurityCase):
         self.assertFalse(wizard.sudo().password, "the wizard does not hold the saved password")
         self.assertTrue(wizard.password_saved, "but says that one is saved")
         with PasswordTrap() as trap:
-            wizard.write({"smtp_host": "127.0.0.1", "smtp_port": trap.port, "smtp_security": "none"})
+            unencrypted = {"smtp_security": "none", "unencrypted_accepted": True}
+            wizard.write({"smtp_host": "127.0.0.1", "smtp_port": trap.port, **unencrypted})
             with self.assertRaisesRegex(AccessError, "Type the password again"):
                 wizard.action_retry()
             self.assertEqual(len(trap.connections), 0)
