@@ -40,11 +40,11 @@ def test_a_check_never_connects_to_an_internal_address_unless_allowed(servers):
     with faultservers.ScriptedServer(faultservers.say_and_wait(b"220 banner of an internal service\r\n")) as server:
         settings = settings_for(servers, "smtp", "starttls", port_key="submission").replace(port=server.port)
         refused = check_server(settings.replace(allow_internal=False), timeout=3)
-        assert not server.clients, "no connection was opened"
+        assert not server.connections, "no connection was opened"
         allowed = check_server(settings, timeout=3)
     assert (refused.code, refused.stage, refused.params["address"]) == ("internal_address", "resolve", "127.0.0.1")
     assert "banner" not in refused.message
-    assert allowed.code != "internal_address" and server.clients
+    assert allowed.code != "internal_address" and server.connections
 
 
 def test_discovery_probes_nothing_internal_unless_allowed(servers):
