@@ -73,8 +73,10 @@ class FetchmailServer(models.Model):
         imported, failures = 0, []
         try:
             mailbox = mailcore.open_mailbox(client)
-            for key in self._keys_to_import(account, mailbox):
-                reason = self._import_message(account, mailbox, key)
+            # The next message travels while this one is imported; each is still imported and
+            # committed on its own.
+            for key, raw in mailbox.download(self._keys_to_import(account, mailbox)):
+                reason = self._import_message(account, mailbox, key, raw)
                 if reason:
                     failures.append(reason)
                 else:
@@ -123,9 +125,8 @@ class FetchmailServer(models.Model):
             elif due is not None and imported[key] <= due:
                 mailbox.delete(key)
 
-    def _import_message(self, account, mailbox, key):
+    def _import_message(self, account, mailbox, key, raw):
         """Import one message; the reason it failed, or None. Only this message's bytes are held."""
-        raw = mailbox.fetch(key)
         thread = self.env["mail.thread"].with_context(fetchmail_cron_running=True, default_fetchmail_server_id=self.id)
         try:
             with self.env.cr.savepoint():
