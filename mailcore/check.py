@@ -50,8 +50,15 @@ def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=N
     """Check one server. ``login_first``: incoming settings to log in to before SMTP (POP-before-SMTP)."""
     deadline = deadline or Deadline(timeout)
     if login_first is not None:
-        return _check_after_login(settings, check_server(login_first, deadline=deadline), deadline)
+        return _check(settings, deadline, _login_beside(login_first, deadline))
     return _check(settings, deadline)
+
+
+def _login_beside(settings, deadline):
+    """The check of ``settings`` on a worker, as a future: the login before sending, run while this
+    thread connects to the outgoing server. A deadline of its own (one deadline watches one socket),
+    ending when ``deadline`` does."""
+    return workers.submit(check_server, settings, deadline=Deadline(deadline.remaining()))
 
 
 def logged_in_first(first):
@@ -61,31 +68,37 @@ def logged_in_first(first):
     return first.ok or first.code == "login_delay"
 
 
-def _check_after_login(settings, first, deadline):
-    """The check of ``settings`` once the login before sending has run; not attempted when it failed,
-    which is then reported for this server (naming the incoming one in the message)."""
-    if not logged_in_first(first):
-        return CheckResult(
-            **_server(settings),
-            ok=False,
-            stage="auth",
-            code=first.code,
-            params=dict(first.params),
-            message=first.message,
-            facts={"login_before_send": first.protocol},
-        )
-    return _check(settings, deadline, login_before_send=first.protocol)
+def _refused_before_send(settings, first):
+    """The failed login before sending, reported for ``settings`` (naming the incoming server)."""
+    return CheckResult(
+        **_server(settings),
+        ok=False,
+        stage="auth",
+        code=first.code,
+        params=dict(first.params),
+        message=first.message,
+        facts={"login_before_send": first.protocol},
+    )
 
 
-def _check(settings, deadline, login_before_send=None):
+def _check(settings, deadline, first=None):
+    """``first``: the future of the login before sending. Meanwhile this server is connected to and
+    logged in to; it is asked to accept mail, the one step that login authorises, only once the login
+    passed: the two dialogues' round trips overlap instead of adding up. A failed login is reported
+    for this server, before anything this server said, as it comes first."""
     probe = Probe(settings, deadline)
-    if login_before_send:
-        probe.facts["login_before_send"] = login_before_send
     try:
-        PROTOCOLS[settings.protocol].check(connect(probe), probe)
+        client = connect(probe)
+        if first is not None:
+            if not logged_in_first(first.result()):
+                return _refused_before_send(settings, first.result())
+            probe.facts["login_before_send"] = first.result().protocol
+        PROTOCOLS[settings.protocol].check(client, probe)
     except Exception as error:  # noqa: BLE001 - triaged by Probe.failure, which logs our own bugs
         failure = probe.failure(error)
         probe.close()
+        if first is not None and not logged_in_first(first.result()):
+            return _refused_before_send(settings, first.result())
         if failure.code in CERTIFICATE_CODES:
             _add_certificate(probe, failure, deadline)
         return _result(probe, False, failure.stage, failure.code, failure.params)
@@ -110,8 +123,9 @@ def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_b
         # One login serves both: the incoming check is the login before sending. Two logins at once
         # would trip servers that allow one login a minute (Cyrus's default), at random.
         deadline = Deadline(seconds)
-        result.incoming = check_server(incoming, deadline=deadline)
-        result.outgoing = _check_after_login(outgoing, result.incoming, deadline)
+        incoming_job = _login_beside(incoming, deadline)
+        result.outgoing = _check(outgoing, deadline, incoming_job)
+        result.incoming = incoming_job.result()
         return result
     # The incoming check runs on a worker while this thread checks the outgoing server.
     incoming_job = workers.submit(check_server, incoming, seconds) if incoming is not None else None

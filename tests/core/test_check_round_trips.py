@@ -112,3 +112,48 @@ def test_imap_capabilities_announced_are_not_asked_for():
     assert commands[0].split()[2:] == [b"PLAIN", b"AGJvYgBwdw=="]
     assert result.facts["capabilities"] == ["IMAP4REV1", "UIDPLUS", "IDLE"]
     assert result.facts["messages"] == 3
+
+
+def test_pop_before_smtp_logs_in_while_smtp_connects_and_before_mail_from():
+    """The POP3 server greets only once SMTP has been greeted and said EHLO (a check that logged in
+    first and connected after would wait in vain); SMTP accepts MAIL FROM only after the POP3 login."""
+    smtp_ehlo, pop_login = threading.Event(), threading.Event()
+
+    def smtp(conn, stopping):
+        conn.sendall(b"220 fault.test ESMTP\r\n")
+        while not stopping.is_set():
+            verb = faultservers.read_line(conn)[:4].upper()
+            if verb in (b"", b"QUIT"):
+                conn.sendall(b"221 bye\r\n")
+                conn.close()
+                return
+            if verb == b"EHLO":
+                smtp_ehlo.set()
+                conn.sendall(b"250 fault.test\r\n")
+            elif verb == b"MAIL":
+                conn.sendall(b"250 Ok\r\n" if pop_login.is_set() else b"530 5.7.0 Log in to POP3 first\r\n")
+            else:
+                conn.sendall(b"250 Ok\r\n")
+
+    def pop3(conn, stopping):
+        if not smtp_ehlo.wait(5):
+            return
+        conn.sendall(b"+OK ready\r\n")
+        while not stopping.is_set():
+            verb = faultservers.read_line(conn)[:4].upper()
+            if verb == b"":
+                return
+            if verb == b"CAPA":
+                conn.sendall(b"+OK\r\nUSER\r\n.\r\n")
+                continue
+            if verb == b"PASS":
+                pop_login.set()
+            conn.sendall(b"+OK 0 0\r\n")
+            if verb == b"QUIT":
+                return
+
+    with faultservers.ScriptedServer(smtp) as smtp_server, faultservers.ScriptedServer(pop3) as pop_server:
+        outgoing = ServerSettings("smtp", "127.0.0.1", smtp_server.port, "none", sender="bob@example.test")
+        incoming = ServerSettings("pop3", "127.0.0.1", pop_server.port, "none", login="bob", password="pw")
+        result = check_server(outgoing, timeout=8, login_first=incoming)
+    assert result.ok, result.message
