@@ -20,9 +20,12 @@ import os
 import statistics
 import sys
 import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "core")]
+
+from latency import LatencyProxy  # noqa: E402
 
 from discoveryenv import (  # noqa: E402
     ALICE,
@@ -119,6 +122,40 @@ def measure(servers, runs=20, budget=10.0):
             cases.append(budget_case("every host accepts and never speaks", silent, budget))
     cases.append(guess_case(servers, min(runs, 3), budget))
     return baseline, cases
+
+
+def measure_remote(servers, rtt, runs=20):
+    """SRV and autoconfig found and checked with everything ``rtt`` away: the DNS server answers after
+    ``rtt``, the autoconfig web server and Dovecot are behind the latency proxy (``servers`` is the
+    proxied servers file, so the SRV records and the document name the proxy's ports).
+
+    Returns [{name, seconds, round_trips, outcome}]; round trips of the TCP connections of the last run
+    (the DNS queries, one round trip each, are not in them).
+    """
+    password = servers["users"]["alice"]["password"]
+    ca = servers["ca_file"]
+    cases = []
+    with DnsServer(srv_zone(servers, "example.test"), wildcard_a=("example.test",), delay=rtt) as dns:
+        routes = {("autoconfig.example.test", "/mail/config-v1.1.xml"): xml_route(document(servers))}
+        with HttpsServer(servers, ["autoconfig.example.test"], routes) as web:
+            proxy = LatencyProxy.start(rtt, [web.port])
+            try:
+                remote_web = types.SimpleNamespace(port=proxy.ports[web.port])
+                for name, opts in (
+                    ("DNS SRV, found and checked with Dovecot", options(dns, use_mx=False, cafile=ca)),
+                    (
+                        "autoconfig over HTTPS, found and checked with Dovecot",
+                        options(dns, remote_web, use_mx=False, use_srv=False, cafile=ca),
+                    ),
+                ):
+                    seconds, result = median(lambda opts=opts: discover(ALICE, password, options=opts), runs)
+                    web_trips = sum(c["round_trips"] for c in proxy.take())
+                    cases.append(
+                        {"name": name, "seconds": seconds, "outcome": outcome(result), "web_round_trips": web_trips}
+                    )
+            finally:
+                proxy.stop()
+    return cases
 
 
 def guess_case(servers, runs, budget):

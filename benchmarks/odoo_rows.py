@@ -14,12 +14,18 @@ Modes:
   batch          the scheduled health check over N accounts in one cron run (Odoo's runner);
                  ``--serial`` first checks them one after another, as a baseline
   fetch          Odoo's fetch cron over an N-message mailbox (IMAP or POP3, keep copies on), twice
+  remote-check   through the latency proxy (``--proxy-control``): ours (*Check connection*) vs stock's two
+                 buttons, ``--variant`` imap, pop3 or pop-before-smtp, interleaved, with each call's round trips
+  fetch-race     ``fetchmail.server.fetch_mail`` over an N-message mailbox, ``--contender`` ours or stock (a
+                 database with only ``mail`` installed), called until everything is imported; the copies
+                 policy is stock's (IMAP keeps them, POP3 deletes them)
 
 The last line of stdout is ``RESULT {json}``, including ``peak_rss_mb`` (this process's high-water
 mark). Every mode removes the accounts and incoming servers left by an earlier mode first.
 """
 
 import argparse
+import collections
 import imaplib
 import json
 import os
@@ -33,6 +39,10 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from floor import bare_check
+from latency import LatencyProxy
+
+# How often stock's fetch_mail may be called before the row gives up (it imports all it can per call).
+FETCH_CALLS_CAP = 60
 
 
 def main():
@@ -42,7 +52,9 @@ def main():
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--servers", required=True, help="the harness's servers.json")
     parser.add_argument("--instance", default="plainonly", help="the harness Dovecot to check against")
-    parser.add_argument("mode", choices=("account-check", "stock-silent", "batch", "fetch"))
+    parser.add_argument(
+        "mode", choices=("account-check", "stock-silent", "batch", "fetch", "remote-check", "fetch-race")
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--silent-port", type=int, help="a port that accepts and never answers")
     parser.add_argument("--silent-runs", type=int, default=3)
@@ -50,6 +62,9 @@ def main():
     parser.add_argument("--serial", action="store_true", help="batch: also check one after another first")
     parser.add_argument("--protocol", choices=("imap", "pop3"), default="imap")
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--proxy-control", type=int, help="remote-check: the latency proxy's control port")
+    parser.add_argument("--variant", choices=("imap", "pop3", "pop-before-smtp"), default="imap")
+    parser.add_argument("--contender", choices=("ours", "stock"), default="ours")
     args = parser.parse_args()
     sys.path.insert(0, args.odoo_path)
     import odoo  # found through --odoo-path, hence imported here
@@ -61,7 +76,8 @@ def main():
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         env["ir.config_parameter"].set_param("email_account.ca_file", servers["ca_file"])
-        env["email.account"].with_context(active_test=False).search([]).unlink()
+        if "email.account" in env:  # not in the stock database of fetch-race
+            env["email.account"].with_context(active_test=False).search([]).unlink()
         env["fetchmail.server"].with_context(active_test=False).search([]).unlink()
         cr.commit()  # pylint: disable=invalid-commit
     bench = Bench(odoo, registry, args.database, servers, args)
@@ -103,7 +119,7 @@ class Bench:
             **values,
         }
 
-    def stock_servers(self, env, smtp_port, imaps_port):
+    def stock_servers(self, env, smtp_port, imaps_port, server_type="imap"):
         """A plain ir.mail_server and fetchmail.server, linked to no account: stock behaviour."""
         mail_server = env["ir.mail_server"].create(
             {
@@ -120,8 +136,8 @@ class Bench:
         )
         fetch_server = env["fetchmail.server"].create(
             {
-                "name": "stock imap",
-                "server_type": "imap",
+                "name": f"stock {server_type}",
+                "server_type": server_type,
                 "server": self.host,
                 "port": imaps_port,
                 "is_ssl": True,
@@ -315,6 +331,137 @@ class Bench:
                 "rss_before_mb": rss_before,
             }
         return result
+
+    def remote_check(self):
+        """Rows at a distance: ours vs stock through the latency proxy, and the round trips of each call.
+
+        The servers file is the proxied one (its ports are the proxy's); round trips are read from the
+        proxy after each call, per connection, labelled with the service the port stands for.
+        """
+        proxy = LatencyProxy(self.args.proxy_control)
+        services = {port: name for name, port in self.ports.items() if isinstance(port, int)}
+        variant = self.args.variant
+        protocol, service = ("imap", "imaps") if variant == "imap" else ("pop3", "pop3s")
+        times, ok, trips = {"ours": [], "stock": []}, {"ours": 0, "stock": 0}, {"ours": [], "stock": []}
+        with self.registry.cursor() as cr:
+            env = self.env(cr)
+            account = env["email.account"].create(
+                self.account_values(
+                    self.ports["submission"],
+                    self.ports[service],
+                    incoming_protocol=protocol,
+                    smtp_login_before_send=variant == "pop-before-smtp",
+                )
+            )
+            mail_server, fetch_server = self.stock_servers(
+                env, self.ports["submission"], self.ports[service], "imap" if protocol == "imap" else "pop"
+            )
+
+            def ours():
+                account.action_check_connection()
+                return account.check_state == "ok"
+
+            contenders = {"ours": ours, "stock": lambda: self.stock_check(mail_server, fetch_server)}
+            names = list(contenders)
+            for run in range(self.args.runs):
+                for name in names[run % len(names) :] + names[: run % len(names)]:
+                    proxy.take()  # forget whatever came before this call
+                    started = time.perf_counter()
+                    ok[name] += bool(contenders[name]())
+                    times[name].append(time.perf_counter() - started)
+                    trips[name].append(
+                        tuple(
+                            (services.get(c["port"], str(c["port"])), c["round_trips"])
+                            for c in sorted(proxy.take(), key=lambda c: c["port"])
+                        )
+                    )
+            check = self.odoo.addons.email_account.mailcore.check_account(**account._check_arguments())
+            profile = {"SMTP": check.outgoing.timings, protocol.upper(): check.incoming.timings}
+            cr.rollback()
+        return {
+            "profile": profile,
+            "variant": variant,
+            "runs": self.args.runs,
+            "median": {name: statistics.median(values) for name, values in times.items()},
+            "ok": ok,
+            # The connections and round trips most calls took (they vary only when a call failed).
+            "round_trips": {name: collections.Counter(calls).most_common(1)[0][0] for name, calls in trips.items()},
+        }
+
+    def fetch_race(self):
+        """``fetch_mail`` over a full mailbox, ours or stock, until every message is imported."""
+        protocol, contender = self.args.protocol, self.args.contender
+        service = {"imap": "imaps", "pop3": "pop3s"}[protocol]
+        ports = self.servers["dovecot"]["main"]
+        with self.registry.cursor() as cr:
+            env = self.env(cr)
+            partner = env["res.partner"].create({"name": "Customer"})
+            thread_id = partner.message_post(body="Our offer", message_type="comment").message_id  # pylint: disable=translation-required
+            if contender == "ours":
+                # Stock's copies policy, so both do the same work: IMAP keeps the messages, POP3 deletes them.
+                account = env["email.account"].create(
+                    self.account_values(
+                        ports["submission"],
+                        ports[service],
+                        use_for_sending=False,
+                        incoming_protocol=protocol,
+                        keep_copies=protocol == "imap",
+                    )
+                )
+                server_id = account.fetchmail_server_id.id
+            else:
+                server_id = (
+                    env["fetchmail.server"]
+                    .create(
+                        {
+                            "name": f"stock {protocol}",
+                            "server_type": "imap" if protocol == "imap" else "pop",
+                            "server": self.host,
+                            "port": ports[service],
+                            "is_ssl": True,
+                            "user": self.user["login"],
+                            "password": self.user["password"],
+                            "state": "done",
+                        }
+                    )
+                    .id
+                )
+            cr.commit()  # pylint: disable=invalid-commit  # the fetch commits after each message
+            partner_id = partner.id
+        size = self.fill_mailbox(self.servers.get("unproxied", ports)["imaps"], thread_id)
+        domain = [("model", "=", "res.partner"), ("res_id", "=", partner_id), ("message_type", "=", "email")]
+        proxy = LatencyProxy(self.args.proxy_control) if self.args.proxy_control else None
+        if proxy:
+            proxy.take()
+        rss_before = rss_mb()
+        calls, imported, started = 0, 0, time.perf_counter()
+        while imported < self.args.messages and calls < FETCH_CALLS_CAP:
+            with self.registry.cursor() as cr:
+                env = self.env(cr)
+                env["fetchmail.server"].browse(server_id).fetch_mail(raise_exception=False)
+                cr.commit()  # pylint: disable=invalid-commit
+                calls += 1
+                before, imported = imported, env["mail.message"].search_count(domain)
+            if imported == before:
+                break  # nothing more came in: the row says how far it got
+        seconds = time.perf_counter() - started
+        connections = proxy.take() if proxy else None
+        with self.registry.cursor() as cr:
+            messages = self.env(cr)["mail.message"].search(domain)
+            distinct = len(set(messages.mapped("message_id")))
+        return {
+            "protocol": protocol,
+            "contender": contender,
+            "messages": self.args.messages,
+            "message_bytes": size,
+            "seconds": seconds,
+            "calls": calls,
+            "imported": imported,
+            "distinct": distinct,
+            "rss_before_mb": rss_before,
+            "sessions": len(connections) if connections is not None else None,
+            "round_trips": sum(c["round_trips"] for c in connections) if connections else None,
+        }
 
     def fill_mailbox(self, imaps_port, thread_id):
         """Empty the INBOX and append the messages over IMAP (not timed); returns one message's size."""

@@ -3,9 +3,12 @@
 ``DnsServer(records)`` answers UDP (and TCP) queries from a zone given as
 ``{("name.", "TYPE"): ["rdata", ...]}``; names it does not know get NXDOMAIN. ``blackhole=True``
 makes it swallow every query, as a firewalled resolver does; ``blackhole=("MX",)`` only those types.
+``delay`` (seconds) holds each answer back, as a resolver that far away would (the benchmarks'
+round-trip time).
 """
 
 import socketserver
+import time
 
 import dns.flags
 import dns.message
@@ -20,12 +23,13 @@ except ImportError:
 
 
 class DnsServer(SocketServerThread):
-    def __init__(self, records=None, blackhole=False, wildcard_a=()):
+    def __init__(self, records=None, blackhole=False, wildcard_a=(), delay=0.0):
         """``wildcard_a``: domain suffixes whose every name has A 127.0.0.1 (e.g. ``("disco.test",)``)."""
         self.records = {
             (name.lower().rstrip(".") + ".", kind): list(values) for (name, kind), values in (records or {}).items()
         }
         self.blackhole = blackhole
+        self.delay = delay
         self.wildcard_a = tuple(suffix.lower().rstrip(".") for suffix in wildcard_a)
         self.queries = []
         server = self
@@ -34,6 +38,7 @@ class DnsServer(SocketServerThread):
             def handle(self):
                 data, sock = self.request
                 reply = server.answer(data)
+                time.sleep(server.delay)
                 if reply is not None:
                     sock.sendto(reply, self.client_address)
 
