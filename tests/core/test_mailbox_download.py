@@ -1,26 +1,18 @@
 """Downloading a mailbox: the next message travels while the current one is imported, one at a time."""
 
 import poplib
-import uuid
 
 import pytest
 
 import faultservers
 from mailcore import open_mailbox
-from test_session_mailbox import INSTANCE, _message, _open
+from test_session_mailbox import _open, fill_inbox
 
 
 @pytest.fixture
 def three_messages(servers, deliver, harness):
     """Bob's INBOX on the plain-only instance, holding three fresh messages, oldest first."""
-    mailbox = _open(servers, "imap", "ssl")
-    for key in mailbox.keys():
-        mailbox.delete(key)
-    mailbox.close()
-    subjects = [uuid.uuid4().hex for _ in range(3)]
-    for subject in subjects:
-        deliver("bob", _message(subject), instance=INSTANCE)
-    return subjects
+    return fill_inbox(servers, deliver, 3)
 
 
 @pytest.mark.parametrize(("protocol", "security"), [("imap", "ssl"), ("pop3", "ssl"), ("pop3", "starttls")])
@@ -94,18 +86,17 @@ def _download_deleting(port):
     return subjects
 
 
-def test_with_pipelining_the_next_message_is_asked_for_before_the_current_one_is_handed_over():
+@pytest.mark.parametrize(
+    ("pipelining", "commands_sent"),
+    [
+        # RETR 2 goes out before the caller deletes message 1, i.e. while message 1 is being imported.
+        (True, ["RETR 1", "RETR 2", "DELE 1", "RETR 3", "DELE 2", "DELE 3", "QUIT"]),
+        (False, ["RETR 1", "DELE 1", "RETR 2", "DELE 2", "RETR 3", "DELE 3", "QUIT"]),
+    ],
+)
+def test_the_next_message_is_asked_for_early_only_when_the_server_pipelines(pipelining, commands_sent):
     commands = []
-    with faultservers.ScriptedServer(scripted_pop3(True, commands)) as server:
+    with faultservers.ScriptedServer(scripted_pop3(pipelining, commands)) as server:
         subjects = _download_deleting(server.port)
     assert subjects == [b"Subject: 1", b"Subject: 2", b"Subject: 3"]
-    # RETR 2 went out before the caller deleted message 1, i.e. while message 1 was being imported.
-    assert commands[2:] == ["RETR 1", "RETR 2", "DELE 1", "RETR 3", "DELE 2", "DELE 3", "QUIT"]
-
-
-def test_without_pipelining_each_command_waits_for_its_reply():
-    commands = []
-    with faultservers.ScriptedServer(scripted_pop3(False, commands)) as server:
-        subjects = _download_deleting(server.port)
-    assert subjects == [b"Subject: 1", b"Subject: 2", b"Subject: 3"]
-    assert commands[2:] == ["RETR 1", "DELE 1", "RETR 2", "DELE 2", "RETR 3", "DELE 3", "QUIT"]
+    assert commands[2:] == commands_sent

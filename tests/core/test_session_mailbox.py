@@ -17,17 +17,22 @@ def _message(subject):
     return f"From: x@example.test\r\nTo: bob@example.test\r\nSubject: {subject}\r\n\r\nHello\r\n".encode()
 
 
-@pytest.fixture
-def bob_inbox(servers, deliver, harness):
-    """Bob's INBOX on the plain-only instance, holding two fresh messages."""
+def fill_inbox(servers, deliver, count):
+    """Empty Bob's INBOX on the plain-only instance, then deliver ``count`` fresh messages; their subjects."""
     mailbox = _open(servers, "imap", "ssl")
     for key in mailbox.keys():
         mailbox.delete(key)
     mailbox.close()
-    subjects = [uuid.uuid4().hex for _ in range(2)]
+    subjects = [uuid.uuid4().hex for _ in range(count)]
     for subject in subjects:
         deliver("bob", _message(subject), instance=INSTANCE)
     return subjects
+
+
+@pytest.fixture
+def bob_inbox(servers, deliver, harness):
+    """Bob's INBOX on the plain-only instance, holding two fresh messages."""
+    return fill_inbox(servers, deliver, 2)
 
 
 def _open(servers, protocol, security, **changes):
