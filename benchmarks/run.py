@@ -65,7 +65,14 @@ def main():
     parser.add_argument("--accounts", default="100,500", help="account counts of the batch rows")
     parser.add_argument("--rtt", type=float, default=50.0, help="round-trip time of the remote rows, ms (0: none)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--render", metavar="RESULTS_JSON", help="only render the results a run saved")
     args = parser.parse_args()
+    if args.render:
+        with open(args.render, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        vars(args).update(saved.pop("args"))
+        print(render(saved, args))
+        return
     state_dir = os.environ.get("BENCH_STATE_DIR") or os.path.join(ROOT, ".run", "bench")
     base_port = os.environ.get("BENCH_BASE_PORT") or "29000"
     load_start = os.getloadavg()
@@ -98,6 +105,10 @@ def main():
         subprocess.run([*harness, "stop", "--state-dir", state_dir], check=False, capture_output=True)
     results["load"] = (load_start, os.getloadavg())
     results["minutes"] = (time.monotonic() - started) / 60
+    # Kept beside the servers' state, so that the table can be rendered again (--render) without a rerun.
+    os.makedirs(state_dir, exist_ok=True)
+    with open(os.path.join(state_dir, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump({**results, "args": {key: value for key, value in vars(args).items() if key != "render"}}, handle)
     report = render(results, args)
     print(report)
     if not args.no_write:
@@ -633,12 +644,12 @@ def remote_section(results, args):
             lines += batch_table(odoo["remote_batch"], target=60)
             if len(odoo["remote_batch"]) == 2:
                 small, large = odoo["remote_batch"]
-                growth = large["cron_seconds"] / small["cron_seconds"]
+                grew = large["cron_seconds"] / small["cron_seconds"]
                 linear = large["accounts"] / small["accounts"]
                 lines += [
                     "",
-                    f"Growth {small['accounts']} → {large['accounts']}: ×{growth:.2f} (linear: ×{linear:g}); "
-                    f"near linear (within ±25 %): **{verdict(abs(growth / linear - 1) <= 0.25)}**.",
+                    f"Growth {small['accounts']} → {large['accounts']}: ×{grew:.2f} (linear: ×{linear:g}); "
+                    f"near linear (within ±25 %): **{verdict(abs(grew / linear - 1) <= 0.25)}**.",
                 ]
         else:
             lines.append("Odoo not found: these rows did not run.")

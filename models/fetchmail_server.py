@@ -8,6 +8,7 @@ Servers not linked to an account are fetched by stock Odoo.
 """
 
 import datetime
+import functools
 import logging
 from email.parser import BytesHeaderParser
 
@@ -71,12 +72,18 @@ class FetchmailServer(models.Model):
                 raise
             return
         imported, failures = 0, []
+        # Read once: each commit empties the ORM cache, and these do not change during a fetch.
+        thread = self.env["mail.thread"].with_context(fetchmail_cron_running=True, default_fetchmail_server_id=self.id)
+        process = functools.partial(
+            thread.message_process, self.object_id.model, save_original=self.original, strip_attachments=not self.attach
+        )
+        delete = not account.keep_copies
         try:
             mailbox = mailcore.open_mailbox(client)
             # The next message travels while this one is imported; each is still imported and
             # committed on its own.
             for key, raw in mailbox.download(self._keys_to_import(account, mailbox)):
-                reason = self._import_message(account, mailbox, key, raw)
+                reason = self._import_message(account, mailbox, key, raw, process, delete)
                 if reason:
                     failures.append(reason)
                 else:
@@ -125,14 +132,13 @@ class FetchmailServer(models.Model):
             elif due is not None and imported[key] <= due:
                 mailbox.delete(key)
 
-    def _import_message(self, account, mailbox, key, raw):
-        """Import one message; the reason it failed, or None. Only this message's bytes are held."""
-        thread = self.env["mail.thread"].with_context(fetchmail_cron_running=True, default_fetchmail_server_id=self.id)
+    def _import_message(self, account, mailbox, key, raw, process, delete):
+        """Import one message with ``process`` (``message_process`` bound to this server's options);
+        the reason it failed, or None. Only this message's bytes are held. ``delete``: the copy
+        leaves the server once the import is committed."""
         try:
             with self.env.cr.savepoint():
-                thread.message_process(
-                    self.object_id.model, raw, save_original=self.original, strip_attachments=not self.attach
-                )
+                process(raw)
         except Exception as error:  # a message Odoo cannot import must not stop the others
             # Expected for mail Odoo cannot route: one line, the traceback only for debugging.
             reason = account._sanitize(str(error)) or type(error).__name__
@@ -150,7 +156,7 @@ class FetchmailServer(models.Model):
         )
         # As stock fetchmail: each import is durable before the copy may leave the server.
         self.env.cr.commit()  # pylint: disable=invalid-commit
-        if not account.keep_copies:
+        if delete:
             mailbox.delete(key)
         return None
 
