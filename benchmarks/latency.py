@@ -116,7 +116,7 @@ class _Proxy:
 
     async def _read(self, reader, connection, direction, queue, ready):
         loop = asyncio.get_running_loop()
-        try:
+        with contextlib.suppress(OSError):  # a reset ends this direction as an end of stream does
             while True:
                 data = await reader.read(65536)
                 due = loop.time() + self.half
@@ -125,8 +125,6 @@ class _Proxy:
                 connection.note(direction, len(data))
                 queue.append((due, data))
                 ready.set()
-        except OSError:
-            pass
         queue.append((loop.time() + self.half, None))
         ready.set()
 
