@@ -69,9 +69,13 @@ def main():
     args = parser.parse_args()
     if args.render:
         with open(args.render, encoding="utf-8") as handle:
-            saved = json.load(handle)
-        vars(args).update(saved.pop("args"))
-        print(render(saved, args))
+            results = json.load(handle)
+        no_write = args.no_write
+        vars(args).update(results.pop("args"), no_write=no_write)
+        # When the run ended: the results file was written then.
+        ended = datetime.datetime.fromtimestamp(os.path.getmtime(args.render), datetime.UTC)
+        results.setdefault("date", ended.isoformat())
+        publish(render(results, args), args)
         return
     state_dir = os.environ.get("BENCH_STATE_DIR") or os.path.join(ROOT, ".run", "bench")
     base_port = os.environ.get("BENCH_BASE_PORT") or "29000"
@@ -105,11 +109,15 @@ def main():
         subprocess.run([*harness, "stop", "--state-dir", state_dir], check=False, capture_output=True)
     results["load"] = (load_start, os.getloadavg())
     results["minutes"] = (time.monotonic() - started) / 60
+    results["date"] = datetime.datetime.now(datetime.UTC).isoformat()
     # Kept beside the servers' state, so that the table can be rendered again (--render) without a rerun.
     os.makedirs(state_dir, exist_ok=True)
     with open(os.path.join(state_dir, "results.json"), "w", encoding="utf-8") as handle:
         json.dump({**results, "args": {key: value for key, value in vars(args).items() if key != "render"}}, handle)
-    report = render(results, args)
+    publish(render(results, args), args)
+
+
+def publish(report, args):
     print(report)
     if not args.no_write:
         with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w", encoding="utf-8") as handle:
@@ -371,17 +379,21 @@ def render(results, args):
         "# Benchmarks",
         "",
         "Written by `make bench` (`benchmarks/run.py`); do not edit by hand. Every ratio compares",
-        "numbers measured in the same run, against the harness's Dovecot on loopback (no network).",
+        "numbers measured in the same run, against the harness's Dovecot: first with the servers "
+        + (f"{args.rtt:g} ms away (a latency proxy), then " if args.rtt else "")
+        + "on loopback (no network).",
         "",
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; took {results['minutes']:.1f} min",
+        f"- Date: {datetime.datetime.fromisoformat(results['date']):%Y-%m-%d %H:%M} UTC; "
+        f"took {results['minutes']:.1f} min",
         f"- Machine: {machine()}",
         f"- Load average (1 min / 5 min): {load1:.2f} / {load5:.2f} at the start, {end1:.2f} / {end5:.2f} at the end",
-        f"- Command: `{command}` (runs: {args.runs} per contender, medians, interleaved)",
+        f"- Command: `{command}` (runs: {args.runs} per contender, medians, interleaved; round-trip time of the "
+        f"remote rows: {args.rtt:g} ms; the fetch rows: one run each, {args.messages} messages)",
         "- Odoo: "
         + (
-            "present, Odoo 18 (rows 1, 2 stock, 5, 6 ran)"
+            "present, Odoo 18 (the remote and fetch rows, rows 1, 2 stock, 5, 6 ran)"
             if odoo
-            else "**not found: rows 1, 2 (stock), 5 and 6 did not run**"
+            else "**not found: the remote check, health check and fetch rows, rows 1, 2 (stock), 5 and 6 did not run**"
         ),
         "",
     ]
