@@ -570,8 +570,8 @@ def batch_table(batches, target=None):
 
 
 def growth(row):
-    """How much the process's peak memory grew during the row (MB)."""
-    return row["peak_rss_mb"] - row["rss_before_mb"]
+    """How much the process's peak memory grew during the fetch (MB)."""
+    return row["fetch_peak_rss_mb"] - row["rss_before_mb"]
 
 
 def trips(connections, joiner):
@@ -678,6 +678,15 @@ def remote_section(results, args):
         "ours / stock | Imported (distinct) ours / stock | Peak RSS growth ours / stock |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    rerun = results.get("race_rerun")
+    if rerun:
+        (start1, start5, _), (end1, end5, _) = rerun["load"]
+        lines += [
+            f"These rows were run again on their own ({datetime.datetime.fromisoformat(rerun['date']):%Y-%m-%d %H:%M} "
+            f"UTC, {rerun['minutes']:.1f} min, load {start1:.2f} / {start5:.2f} at the start, {end1:.2f} / "
+            f"{end5:.2f} at the end): {rerun['why']}",
+            "",
+        ]
     for race in odoo["race"] if odoo else []:
         ours, stock = race["ours"], race["stock"]
         target = 2.0 if race["rtt"] else 1.0
