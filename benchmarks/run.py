@@ -110,11 +110,19 @@ def main():
     results["load"] = (load_start, os.getloadavg())
     results["minutes"] = (time.monotonic() - started) / 60
     results["date"] = datetime.datetime.now(datetime.UTC).isoformat()
+    results["commit"] = commit()
     # Kept beside the servers' state, so that the table can be rendered again (--render) without a rerun.
     os.makedirs(state_dir, exist_ok=True)
     with open(os.path.join(state_dir, "results.json"), "w", encoding="utf-8") as handle:
         json.dump({**results, "args": {key: value for key, value in vars(args).items() if key != "render"}}, handle)
     publish(render(results, args), args)
+
+
+def commit():
+    """The code measured: the checkout's commit, marked when files differ from it."""
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True)
+    return (head.stdout.strip() or "unknown") + (" with local changes" if dirty.stdout.strip() else "")
 
 
 def publish(report, args):
@@ -386,6 +394,7 @@ def render(results, args):
         f"- Date: {datetime.datetime.fromisoformat(results['date']):%Y-%m-%d %H:%M} UTC; "
         f"took {results['minutes']:.1f} min",
         f"- Machine: {machine()}",
+        f"- Code: {results.get('commit', 'not recorded')}",
         f"- Load average (1 min / 5 min): {load1:.2f} / {load5:.2f} at the start, {end1:.2f} / {end5:.2f} at the end",
         f"- Command: `{command}` (runs: {args.runs} per contender, medians, interleaved; round-trip time of the "
         f"remote rows: {args.rtt:g} ms; the fetch rows: one run each, {args.messages} messages)",
