@@ -687,13 +687,12 @@ def remote_section(results, args):
         "ours / stock | Imported (distinct) ours / stock | Peak RSS growth ours / stock |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    rerun = results.get("race_rerun")
-    if rerun:
+    for rerun in results.get("reruns", []):  # rows measured again on their own, each saying why
         (start1, start5, _), (end1, end5, _) = rerun["load"]
+        when = datetime.datetime.fromisoformat(rerun["date"])
         lines += [
-            f"These rows were run again on their own ({datetime.datetime.fromisoformat(rerun['date']):%Y-%m-%d %H:%M} "
-            f"UTC, {rerun['minutes']:.1f} min, load {start1:.2f} / {start5:.2f} at the start, {end1:.2f} / "
-            f"{end5:.2f} at the end): {rerun['why']}",
+            f"{rerun['rows']} were run again on their own ({when:%Y-%m-%d %H:%M} UTC, {rerun['minutes']:.1f} min, "
+            f"load {start1:.2f} / {start5:.2f} at the start, {end1:.2f} / {end5:.2f} at the end): {rerun['why']}",
             "",
         ]
     for race in odoo["race"] if odoo else []:
