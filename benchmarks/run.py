@@ -683,9 +683,6 @@ def remote_section(results, args):
         "POP3 deletes them. Both commit after each message; ours asks for the next message while the "
         "current one is imported (`mailcore/mailbox.py`). `fetch_mail` is called until everything is in.",
         "",
-        "| Protocol | RTT | Ours | Stock | Ours / stock, messages/s (target) | Calls ours / stock | Sessions "
-        "ours / stock | Imported (distinct) ours / stock | Peak RSS growth ours / stock |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
     for rerun in results.get("reruns", []):  # rows measured again on their own, each saying why
         (start1, start5, _), (end1, end5, _) = rerun["load"]
@@ -695,6 +692,11 @@ def remote_section(results, args):
             f"load {start1:.2f} / {start5:.2f} at the start, {end1:.2f} / {end5:.2f} at the end): {rerun['why']}",
             "",
         ]
+    lines += [
+        "| Protocol | RTT | Ours | Stock | Ours / stock, messages/s (target) | Calls ours / stock | Sessions "
+        "ours / stock | Imported (distinct) ours / stock | Peak RSS growth ours / stock |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for race in odoo["race"] if odoo else []:
         ours, stock = race["ours"], race["stock"]
         target = 2.0 if race["rtt"] else 1.0
@@ -711,7 +713,7 @@ def remote_section(results, args):
             f"**{speed:.2f}× (≥ {target:g}×): {verdict(speed >= target)}** | {ours['calls']} / {stock['calls']} | "
             f"{sessions(ours)} / {sessions(stock)} | {ours['imported']} ({ours['distinct']}) / "
             f"{stock['imported']} ({stock['distinct']}) | "
-            f"+{growth(ours):.0f} MB / +{growth(stock):.0f} MB |"
+            f"{growth(ours):+.1f} MB / {growth(stock):+.1f} MB |"
         )
     if not odoo:
         lines.append("| Odoo not found: these rows did not run. | | | | | | | | |")
