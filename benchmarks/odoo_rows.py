@@ -198,7 +198,7 @@ class Bench:
                 return True
 
             def core():
-                return self.odoo.addons.email_account.mailcore.check_account(**account._check_arguments()).ok
+                return self.odoo.addons.email_account.models.email_account_check.run_check(account).ok
 
             contenders = {
                 "ours": ours,
@@ -263,7 +263,7 @@ class Bench:
             result = {"accounts": self.args.accounts}
             if self.args.serial:
                 started = time.perf_counter()
-                checks = [odoo.addons.email_account.mailcore.check_account(**a._check_arguments()) for a in accounts]
+                checks = [odoo.addons.email_account.models.email_account_check.run_check(a) for a in accounts]
                 result["serial_seconds"] = time.perf_counter() - started
                 result["serial_working"] = sum(check.ok for check in checks)
             # Only the health check is due, as in a database whose other jobs have run.

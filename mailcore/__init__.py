@@ -11,7 +11,7 @@ from .mailbox import MailboxError, open_mailbox
 from .sanitize import sanitize
 from .session import open_session
 from .settings import DEFAULT_PORTS, DEFAULT_TIMEOUT, Secret, ServerSettings, default_port
-from .validation import InvalidValue, check_length, check_line, check_port, wire_email, wire_host
+from .validation import InvalidValue, check_length, check_line, check_port, check_timeout, wire_email, wire_host
 
 __all__ = [
     "CERTIFICATE_CODES",
@@ -33,6 +33,7 @@ __all__ = [
     "check_many",
     "check_port",
     "check_server",
+    "check_timeout",
     "default_port",
     "explain",
     "open_mailbox",

@@ -1,22 +1,58 @@
-"""Syntax rules for what a user types into an account: addresses, host names, ports, free text.
+"""Syntax rules for what a user types into an account: addresses, host names, ports, timeouts, free text.
 
-Each rule lives here once; the addon maps the stable ``code`` of an ``InvalidValue`` to a translated
-message. The ``wire_*`` functions return the form that goes on the wire (IDN -> punycode, IPv6 without
-brackets), so a value that passed validation can never put CR/LF or a space into a protocol line.
+Each rule lives here once, with the message of its stable ``code``: English marked with ``_lt`` and
+rendered by ``InvalidValue.describe`` with the caller's gettext (see ``text``). The ``wire_*``
+functions return the form that goes on the wire (IDN -> punycode, IPv6 without brackets), so a value
+that passed validation can never put CR/LF or a space into a protocol line.
 """
 
 import ipaddress
 import re
 
+from .text import _lt, identity, render
+
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
 MAX_DOMAIN = 253  # RFC 1035, without the trailing dot
 MAX_LABEL = 63
 MAX_PORT = 65535
+# Seconds a connection check may take, for both servers together.
+MIN_TIMEOUT = 1
+MAX_TIMEOUT = 300
 
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$")
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 _QUOTED = re.compile(r'^"(?:[^"\\]|\\.)*"$')
 _IPV4_LIKE = re.compile(r"^[0-9.]+$")
+
+
+MESSAGES = {
+    "empty": _lt("a value is required."),
+    "control_character": _lt("line breaks, tabs and other control characters are not allowed."),
+    "too_long": _lt("at most %(maximum)s characters, not %(length)s."),
+    "port_range": _lt("the port must be between 1 and 65535, not %(port)s."),
+    "timeout_range": _lt("must be between %(minimum)s and %(maximum)s seconds, not %(timeout)s."),
+    "whitespace": _lt("spaces are not allowed."),
+    "no_at": _lt("an email address needs an @, as in name@example.com."),
+    "many_at": _lt("an email address has exactly one @ (quote a local part that contains one)."),
+    "local_part_empty": _lt("the part before the @ is missing."),
+    "local_part_too_long": _lt("the part before the @ is longer than %(maximum)s characters."),
+    "local_part_invalid": _lt(
+        "%(local)s is not valid before the @: use letters, digits and . _ + - (no two dots in a row), "
+        "or put it in double quotes."
+    ),
+    "domain_empty": _lt("the domain after the @ is missing."),
+    "domain_invalid": _lt("%(domain)s is not a valid domain name: use letters, digits and hyphens between dots."),
+    "domain_too_long": _lt("the domain is longer than %(maximum)s characters."),
+    "label_too_long": _lt("%(label)s is longer than %(maximum)s characters between two dots."),
+    "scheme": _lt(
+        "%(host)s is a URL: enter only the server name (e.g. mail.example.com), without smtp:// or imaps://."
+    ),
+    "path": _lt("%(host)s is not a server name: remove everything from the / or @ on."),
+    "port_in_host": _lt("%(host)s contains a port: enter the server name alone and the port in its own field."),
+    "ipv6_unbracketed": _lt("write an IPv6 address in brackets, e.g. [2001:db8::1]."),
+    "ipv6_invalid": _lt("%(host)s is not a valid IPv6 address."),
+    "ipv4_invalid": _lt("%(host)s is not a valid IPv4 address."),
+}
 
 
 class InvalidValue(ValueError):
@@ -26,6 +62,10 @@ class InvalidValue(ValueError):
         self.code = code
         self.params = params
         super().__init__(f"{code}: {params}" if params else code)
+
+    def describe(self, gettext=identity):
+        """What is wrong, as the fragment that follows a field's name; English unless given a gettext."""
+        return render(MESSAGES[self.code], self.params, gettext)
 
 
 def check_line(value):
@@ -45,6 +85,12 @@ def check_port(port):
     if not isinstance(port, int) or not 1 <= port <= MAX_PORT:
         raise InvalidValue("port_range", port=port)
     return port
+
+
+def check_timeout(seconds):
+    if not isinstance(seconds, int) or not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
+        raise InvalidValue("timeout_range", minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT, timeout=seconds)
+    return seconds
 
 
 def wire_email(address):

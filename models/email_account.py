@@ -9,6 +9,9 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import escape_psql, plaintext2html
 
 from .. import mailcore
+from ..mailcore.text import render
+from .email_account_check import check_arguments, check_report, report_text, server_settings
+from .email_account_sides import SIDES, side_fields
 
 # Seconds all the checks of one click may take together: below the web request limit (120 s by default).
 ACTION_CHECK_BUDGET = 90
@@ -108,14 +111,7 @@ class EmailAccount(models.Model):
         "use_for_sending",
         "use_for_receiving",
         "smtp_login_before_send",
-        "smtp_host",
-        "smtp_port",
-        "smtp_tls_policy",
-        "smtp_pinned_fingerprint",
-        "incoming_host",
-        "incoming_port",
-        "incoming_tls_policy",
-        "incoming_pinned_fingerprint",
+        *side_fields("host", "port", "tls_policy", "pinned_fingerprint"),
     )
     def _check_servers(self):
         for account in self:
@@ -126,17 +122,17 @@ class EmailAccount(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._check_addon_fields(vals)
+            self._refuse_addon_fields(vals)
         accounts = super().create(vals_list)
         accounts._sync_linked_servers()
         return accounts
 
     def write(self, vals):
-        self._check_addon_fields(vals)
+        self._refuse_addon_fields(vals)
         if not (vals.get("password") or vals.get("password_input")):
-            self._check_raw_values(vals)  # before the new route is worked out from them
+            self._refuse_raw_values(vals)  # before the new route is worked out from them
             for account in self:
-                self._check_password_route(account._password_route(), account._route_after(vals))
+                self._ensure_route_unchanged(account._password_route(), account._route_after(vals))
         if "password" in vals and not self.env.su:
             # Managers replace the password but never read it: the write goes through, the field stays hidden.
             vals = dict(vals)
@@ -150,7 +146,7 @@ class EmailAccount(models.Model):
         return result
 
     @api.model
-    def _check_addon_fields(self, vals):
+    def _refuse_addon_fields(self, vals):
         """The links and the status are the addon's record of what it did: no user sets them."""
         if not self.env.su and not vals.keys().isdisjoint(ADDON_FIELDS):
             raise AccessError(
@@ -177,53 +173,25 @@ class EmailAccount(models.Model):
 
         As superuser: managers of accounts are not administrators of the stock servers they drive."""
         for account in self.sudo():
-            links = (
-                ("mail_server_id", account.use_for_sending, account._mail_server_values),
-                ("fetchmail_server_id", account.use_for_receiving, account._fetchmail_server_values),
-            )
-            for link, in_use, values in links:
-                linked = account[link]
-                if in_use and linked:
-                    linked.write(values())
-                elif in_use:
-                    account[link] = account.env[account._fields[link].comodel_name].create(values())
+            for side in SIDES.values():
+                linked = account[side.link]
+                if account[side.use_field] and linked:
+                    linked.write(account._linked_server_values(side))
+                elif account[side.use_field]:
+                    account[side.link] = account.env[side.stock_model].create(account._linked_server_values(side))
                 elif linked:
-                    account[link] = False
+                    account[side.link] = False
                     linked.unlink()
 
-    def _mail_server_values(self):
+    def _linked_server_values(self, side):
+        """What the account sets on the stock server of ``side`` (an email_account_sides.Side)."""
         self.ensure_one()
-        return {
-            "name": self.name,
-            "smtp_host": mailcore.wire_host(self.smtp_host),
-            "smtp_port": self.smtp_port,
-            # ir.mail_server names its encryption modes as we do: ssl, starttls, none.
-            "smtp_encryption": self.smtp_security,
-            "smtp_authentication": "login",
-            "smtp_user": self.login,
-            "smtp_pass": False,  # the account holds the password; the server connects through it
-            "from_filter": self.email,
-            "active": self.active,
-        }
-
-    def _fetchmail_server_values(self):
-        self.ensure_one()
-        return {
-            "name": self.name,
-            "server_type": "pop" if self.incoming_protocol == "pop3" else "imap",
-            "server": mailcore.wire_host(self.incoming_host),
-            "port": self.incoming_port,
-            "is_ssl": self.incoming_security == "ssl",
-            "user": self.login,
-            "password": False,  # the account holds the password; the server connects through it
-            "state": "done",
-            "active": self.active,
-        }
+        return side.stock_values(self)
 
     def action_check_connection(self):
         """Check the selected accounts concurrently, record each outcome, and sum them up in a notification."""
         self.check_access("write")
-        results = self._check_and_record(ACTION_CHECK_BUDGET)
+        results = self._run_checks_and_record(ACTION_CHECK_BUDGET)
         failed = self.filtered(lambda account: results.get(account.id) is False)
         skipped = self.filtered(lambda account: account.id not in results)
         working = len(self) - len(failed) - len(skipped)
@@ -249,7 +217,7 @@ class EmailAccount(models.Model):
             },
         }
 
-    def _check_and_record(self, budget):
+    def _run_checks_and_record(self, budget):
         """Check these accounts with bounded concurrency under ``budget`` seconds, then record each result.
 
         The checks run in worker threads without the ORM; every write happens here, in this thread.
@@ -258,7 +226,7 @@ class EmailAccount(models.Model):
         jobs, unusable = [], {}
         for account in self:
             try:
-                jobs.append((account.id, account._check_arguments()))
+                jobs.append((account.id, check_arguments(account)))
             except ValueError as error:  # settings saved before validation existed: a failure to report
                 unusable[account.id] = account._explain(error)
         results = mailcore.check_many(jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget)
@@ -271,7 +239,7 @@ class EmailAccount(models.Model):
                 )
             elif result is not None:
                 outcome[account.id] = account._record_check(
-                    result.ok, account._check_report_text(account._check_report(result))
+                    result.ok, report_text(self.env, check_report(account, result))
                 )
         return outcome
 
@@ -302,7 +270,7 @@ class EmailAccount(models.Model):
         # <=: the last run may have completed in the second of its last check (both stored to the second).
         domain = ["|", ("last_check_date", "=", False), ("last_check_date", "<=", cutoff)]
         accounts = self.sudo().search(domain, order="last_check_date asc nulls first, id", limit=batch_size)
-        done = len(accounts._check_and_record(CRON_BATCH_BUDGET))
+        done = len(accounts._run_checks_and_record(CRON_BATCH_BUDGET))
         remaining = self.sudo().search_count(domain)
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         if remaining:  # the runner reschedules a partial run by itself; "Run manually" does not
@@ -321,7 +289,7 @@ class EmailAccount(models.Model):
         )
         return wizard._action_reopen()
 
-    def _check_caller_may_use(self):
+    def _ensure_caller_may_use(self):
         """Whoever makes Odoo log in with this account's password must have rights on the account. The
         refusal names nothing of it: not its address, nor its servers."""
         if self.env.su:
@@ -340,11 +308,10 @@ class EmailAccount(models.Model):
         """A logged-in client of the 'outgoing' or 'incoming' server, with every setting of the account
         (POP-before-SMTP included); a failure is recorded on the account and raised as a UserError."""
         self.ensure_one()
-        outgoing, incoming = self._mailcore_settings()
-        if side == "outgoing":
-            settings, login_first = outgoing, incoming if self.smtp_login_before_send else None
-        else:
-            settings, login_first = incoming, None
+        servers = server_settings(self)
+        settings, login_first = servers[side], None
+        if side == "outgoing" and self.smtp_login_before_send:
+            login_first = servers["incoming"]  # POP-before-SMTP: the incoming server is in use for it
         try:
             return mailcore.open_session(settings, self.timeout, login_first=login_first)
         except mailcore.CheckFailure as failure:
@@ -352,9 +319,7 @@ class EmailAccount(models.Model):
             raise UserError(self._mail_flow_error(side, self._explain(failure))) from None
 
     def _mail_flow_error(self, side, reason):
-        if side == "outgoing":
-            return self.env._("Sending through %(account)s failed: %(reason)s", account=self.email, reason=reason)
-        return self.env._("Receiving for %(account)s failed: %(reason)s", account=self.email, reason=reason)
+        return render(SIDES[side].flow_failed, {"account": self.email, "reason": reason}, self.env._)
 
     def _sanitize(self, value):
         """Server text made safe to show, log and store, this account's password masked (mailcore.sanitize)."""
@@ -364,7 +329,7 @@ class EmailAccount(models.Model):
     def _mail_flow_failed(self, side, code, reason, **values):
         """Record a failure; a new kind of failure is also posted once, not at every cron run."""
         self.ensure_one()
-        direction = "send" if side == "outgoing" else "fetch"
+        direction = SIDES[side].direction
         text = self._sanitize(self._mail_flow_error(side, reason))
         values[f"last_{direction}_error"] = text
         if self[f"{direction}_failure_code"] != code:
@@ -375,14 +340,11 @@ class EmailAccount(models.Model):
     def _mail_flow_succeeded(self, side, **values):
         """Record a success; the first one after a failure is posted once."""
         self.ensure_one()
-        direction = "send" if side == "outgoing" else "fetch"
+        direction = SIDES[side].direction
         values.update({f"last_{direction}_date": fields.Datetime.now(), f"last_{direction}_error": False})
         if self[f"{direction}_failure_code"]:
             values[f"{direction}_failure_code"] = False
-            if side == "outgoing":
-                self._mail_flow_post(self.env._("Sending through %(account)s works again.", account=self.email))
-            else:
-                self._mail_flow_post(self.env._("Receiving for %(account)s works again.", account=self.email))
+            self._mail_flow_post(render(SIDES[side].flow_works_again, {"account": self.email}, self.env._))
         self.sudo().write(values)
 
     def _mail_flow_post(self, text):

@@ -4,20 +4,22 @@ changes or deletes what it set there (the edit would be undone at its next chang
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from .email_account_sides import SIDES
+
 
 class EmailAccountLinkedServerMixin(models.AbstractModel):
     _name = "email.account.linked.server.mixin"
     _description = "Mail Server Driven by an Email Account"
 
     def write(self, vals):
-        self._check_follows_account(vals)
+        self._refuse_account_value_changes(vals)
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_linked_to_an_account(self):
-        self._check_follows_account()
+        self._refuse_account_value_changes()
 
-    def _check_follows_account(self, vals=None):
+    def _refuse_account_value_changes(self, vals=None):
         """Refuse changing what the account sets on a linked server (deleting it, when ``vals`` is None),
         unless the addon does it, as superuser."""
         if self.env.su:
@@ -36,10 +38,8 @@ class EmailAccountLinkedServerMixin(models.AbstractModel):
     def _changes_account_values(self, vals):
         self.ensure_one()
         account = self.email_account_ids[:1]
-        if self._name == "ir.mail_server":
-            managed = account._mail_server_values()
-        else:
-            managed = account._fetchmail_server_values()
+        side = next(side for side in SIDES.values() if side.stock_model == self._name)
+        managed = account._linked_server_values(side)
         return any(
             self._fields[name].convert_to_record(self._fields[name].convert_to_cache(vals[name], self), self)
             != self[name]

@@ -59,7 +59,7 @@ class FetchmailServer(models.Model):
         account = self.sudo().email_account_ids[:1]
         if not account:
             return account
-        account.with_env(self.env)._check_caller_may_use()
+        account.with_env(self.env)._ensure_caller_may_use()
         return account.with_env(self.env).with_company(account.company_id)
 
     def _fetch_account_mail(self, account, raise_exception):

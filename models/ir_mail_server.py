@@ -67,7 +67,7 @@ class IrMailServer(models.Model):
             server, smtp_from = self.sudo()._find_mail_server(smtp_from)
         if not server or server.smtp_authentication == "cli" or not server.email_account_ids:
             return self.browse(), smtp_from
-        server.email_account_ids[:1].with_env(self.env)._check_caller_may_use()
+        server.email_account_ids[:1].with_env(self.env)._ensure_caller_may_use()
         return server, smtp_from
 
     def send_email(

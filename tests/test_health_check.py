@@ -100,24 +100,24 @@ class TestHealthCheck(EmailAccountCase):
         account.message_subscribe(partner_ids=follower.ids)
         posted = account.message_ids
 
-        account._check_and_record(budget=30)
+        account._run_checks_and_record(budget=30)
         self.assertEqual(account.check_state, "ok")
         self.assertEqual(account.message_ids, posted, "the first result is recorded, not posted")
-        account._check_and_record(budget=30)
+        account._run_checks_and_record(budget=30)
         self.assertEqual(account.message_ids, posted, "no change, no post")
 
         account.incoming_port = self.closed_port
         posted = account.message_ids  # with the tracking of the port
-        account._check_and_record(budget=30)
+        account._run_checks_and_record(budget=30)
         change = account.message_ids - posted
         self.assertEqual(len(change), 1)
         self.assertIn("stopped working", str(change.body))
         self.assertIn(follower, change.notification_ids.res_partner_id, "followers are notified")
         self.assertNotIn(self.alice["password"], str(change.body))
 
-        account._check_and_record(budget=30)
+        account._run_checks_and_record(budget=30)
         self.assertEqual(len(account.message_ids - posted), 1, "still failing: nothing new")
         account.incoming_port = self.port("imaps")
         posted = account.message_ids
-        account._check_and_record(budget=30)
+        account._run_checks_and_record(budget=30)
         self.assertIn("works again", str((account.message_ids - posted).body))

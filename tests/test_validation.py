@@ -3,6 +3,8 @@
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
+from ..models.email_account_check import server_settings
+
 GOOD = {
     "email": "valid@example.test",
     "password": "pw",
@@ -93,7 +95,8 @@ class TestValidation(TransactionCase):
         )
         self.assertEqual(account.mail_server_id.smtp_host, "smtp.xn--bcher-kva.example", "punycode on the wire")
         self.assertEqual(account.fetchmail_server_id.server, "::1")
-        outgoing, incoming = account._mailcore_settings()
+        servers = server_settings(account)
+        outgoing, incoming = servers["outgoing"], servers["incoming"]
         self.assertEqual(outgoing.sender, "info@xn--bcher-kva.example")
         self.assertEqual(incoming.host, "::1")
         quoted = self.env["email.account"].create({**GOOD, "email": '"sales team"@example.test'})

@@ -18,7 +18,7 @@ class EmailAccountPassword(models.TransientModel):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:  # a NUL would fail in PostgreSQL: the account's rules say so first
-            self.env["email.account"]._check_raw_values({"password": vals.get("password")})
+            self.env["email.account"]._refuse_raw_values({"password": vals.get("password")})
         return super().create(vals_list)
 
     def action_apply(self):

@@ -9,7 +9,15 @@ from odoo.exceptions import UserError
 
 from .. import mailcore
 from ..mailcore import discovery
-from ..models.email_account_settings_mixin import CA_FILE_PARAMETER, SIDE_PREFIXES
+from ..models.email_account_check import (
+    CA_FILE_PARAMETER,
+    check_arguments,
+    check_report,
+    internal_hosts_allowed,
+    report_text,
+    run_check,
+)
+from ..models.email_account_sides import SIDES
 
 DISCOVERY_PARAMETER = "email_account.discovery_%s"
 
@@ -68,7 +76,7 @@ class EmailAccountSetup(models.TransientModel):
         for wizard in self:
             wizard.password_saved = bool(wizard.sudo().password or wizard.account_id.sudo().password)
 
-    def _check_caller(self):
+    def _ensure_caller(self):
         """First in every step, as the caller: the wizard is theirs, and so is the account it reconfigures."""
         self.check_access("write")
         self.account_id.check_access("write")
@@ -80,7 +88,7 @@ class EmailAccountSetup(models.TransientModel):
         typed = self.sudo().password
         if typed or not self.account_id:
             return typed or ""
-        self._check_password_route(self.account_id._password_route(), self._password_route())
+        self._ensure_route_unchanged(self.account_id._password_route(), self._password_route())
         return self.account_id.sudo().password or ""
 
     def _steps(self):
@@ -102,7 +110,7 @@ class EmailAccountSetup(models.TransientModel):
         }
 
     def action_next(self):
-        self._check_caller()
+        self._ensure_caller()
         self.ensure_one()
         steps = self._steps()
         if self.state not in steps[:-1]:
@@ -114,7 +122,7 @@ class EmailAccountSetup(models.TransientModel):
             )
         discovered = None
         if self.state == "account":
-            self._check_unique_address()
+            self._ensure_address_free()
             if not self.manual:
                 discovered = self._apply_discovery()
                 if not discovered.ok:
@@ -126,40 +134,40 @@ class EmailAccountSetup(models.TransientModel):
                 raise UserError("\n".join(errors))
         following = steps[steps.index(self.state) + 1]
         if following == "check":
-            return self._check_and_finish(discovered)
+            return self._verify_and_save(discovered)
         self.state = following
         return self._action_reopen()
 
     def action_back(self):
-        self._check_caller()
+        self._ensure_caller()
         self.ensure_one()
         steps = self._steps()
         self.state = steps[max(steps.index(self.state) - 1, 0)]
         return self._action_reopen()
 
     def action_retry(self):
-        self._check_caller()
+        self._ensure_caller()
         self.ensure_one()
-        return self._check_and_finish()
+        return self._verify_and_save()
 
     def action_manual(self):
         """Leave the automatic path: show the server steps with what was tried."""
-        self._check_caller()
+        self._ensure_caller()
         self.ensure_one()
         self.manual = True
         self.state = self._steps()[1]
         return self._action_reopen()
 
     def action_trust_outgoing_certificate(self):
-        self._check_caller()
+        self._ensure_caller()
         return self._trust_certificate("outgoing")
 
     def action_trust_incoming_certificate(self):
-        self._check_caller()
+        self._ensure_caller()
         return self._trust_certificate("incoming")
 
     def action_open_account(self):
-        self._check_caller()
+        self._ensure_caller()
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -176,11 +184,11 @@ class EmailAccountSetup(models.TransientModel):
         fingerprint = self[f"{side}_certificate_sha256"]
         if not fingerprint:
             raise UserError(self.env._("There is no certificate to trust; run the check first."))
-        prefix = SIDE_PREFIXES[side]
-        self.write({f"{prefix}_tls_policy": "pin", f"{prefix}_pinned_fingerprint": fingerprint})
-        return self._check_and_finish()
+        fields_of = SIDES[side].field
+        self.write({fields_of("tls_policy"): "pin", fields_of("pinned_fingerprint"): fingerprint})
+        return self._verify_and_save()
 
-    def _check_unique_address(self):
+    def _ensure_address_free(self):
         if self.env["email.account"]._address_taken(self.email, self.company_id, self.account_id):
             raise UserError(
                 self.env._(
@@ -196,7 +204,7 @@ class EmailAccountSetup(models.TransientModel):
         cafile = param(CA_FILE_PARAMETER) or ""
         options, budget = discovery.configured(lambda name: param(DISCOVERY_PARAMETER % name), cafile=cafile)
         # The automatic path follows strangers' documents and DNS: never into this network, unless allowed.
-        return options.replace(allow_internal=self._internal_hosts_allowed()), budget
+        return options.replace(allow_internal=internal_hosts_allowed(self.env)), budget
 
     def _apply_discovery(self):
         """The automatic path: find (and, given the password, check) the settings. When that fails,
@@ -237,35 +245,23 @@ class EmailAccountSetup(models.TransientModel):
         domain = result.domain
         incoming = result.incoming or mailcore.ServerSettings("imap", f"imap.{domain}", 993, "ssl")
         outgoing = result.outgoing or mailcore.ServerSettings("smtp", f"smtp.{domain}", 465, "ssl")
-        values = {
-            "discovery_source": False,
-            "discovery_failure": False,
-            "smtp_host": outgoing.host,
-            "smtp_security": outgoing.security,
-            "smtp_port": outgoing.port,
-            "smtp_safe_logon": outgoing.safe_logon,
-            "smtp_tls_policy": "verify",
-            "incoming_protocol": incoming.protocol,
-            "incoming_host": incoming.host,
-            "incoming_security": incoming.security,
-            "incoming_port": incoming.port,
-            "incoming_safe_logon": incoming.safe_logon,
-            "incoming_tls_policy": "verify",
-        }
+        values = {"discovery_source": False, "discovery_failure": False}
+        for side, server in (("outgoing", outgoing), ("incoming", incoming)):
+            values.update(SIDES[side].discovered_values(server))
         # One login serves both servers here; the receiving side's wins when they differ.
         login = (incoming if self.use_for_receiving else outgoing).login
         if login:
             values["login"] = login
         return values
 
-    def _check_and_finish(self, discovered=None):
+    def _verify_and_save(self, discovered=None):
         """Check the servers in use, show what happened, and save the account when all of them work.
         ``discovered``: the discovery that just checked these settings, whose check then stands (one
         login per server, not two, at providers that rate-limit them)."""
         errors = self._server_errors(self._sides_in_use())
         if errors:
             raise UserError("\n".join(errors))
-        unencrypted = [side for side in self._sides_in_use() if self[f"{SIDE_PREFIXES[side]}_security"] == "none"]
+        unencrypted = [side for side in self._sides_in_use() if self[SIDES[side].field("security")] == "none"]
         if unencrypted and not self.unencrypted_accepted:
             raise UserError(
                 self.env._(
@@ -275,13 +271,13 @@ class EmailAccountSetup(models.TransientModel):
             )
         result = None
         if discovered is not None:
-            arguments = self._check_arguments()
+            arguments = check_arguments(self)
             if not arguments["login_before_send"]:
                 result = discovered.check_of(arguments["outgoing"], arguments["incoming"])
-        result = result or self._run_check()
-        report = {server["side"]: server for server in self._check_report(result)}
+        result = result or run_check(self)
+        report = {server["side"]: server for server in check_report(self, result)}
         values = {"state": "check", "check_ok": result.ok}
-        for side in ("outgoing", "incoming"):
+        for side in SIDES:
             server = report.get(side)
             certificate = server and server["certificate"]
             values[f"{side}_check_report"] = server and self._render_report(server)
@@ -308,7 +304,7 @@ class EmailAccountSetup(models.TransientModel):
             {
                 "check_state": "ok",
                 "last_check_date": fields.Datetime.now(),
-                "last_check_message": self._check_report_text(list(report.values())),
+                "last_check_message": report_text(self.env, list(report.values())),
             }
         )
         self.sudo().password = False  # saved where it lives: the wizard needs it no more

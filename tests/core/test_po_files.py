@@ -9,7 +9,7 @@ import polib
 import pytest
 
 from languages import LANGUAGES
-from mailcore import errors
+from mailcore import errors, validation
 from mailcore.discovery import config
 from mailcore.text import Defaults
 
@@ -42,7 +42,7 @@ def template_msgids():
 
 def core_sentences():
     """Every sentence the core shows a user, as written in its tables."""
-    sentences = [errors.EXPLANATION, config.VIA_MX, *config.SOURCE_LABELS.values()]
+    sentences = [errors.EXPLANATION, config.VIA_MX, *config.SOURCE_LABELS.values(), *validation.MESSAGES.values()]
     for parts in errors.EXPLANATIONS.values():
         sentences.extend(parts)
     return sentences

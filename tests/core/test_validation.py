@@ -1,8 +1,21 @@
 """What users type: addresses, host names and ports, accepted in wire form or refused with a stable code."""
 
+import pathlib
+import re
+
 import pytest
 
-from mailcore import InvalidValue, ServerSettings, check_length, check_line, check_port, wire_email, wire_host
+from mailcore import (
+    InvalidValue,
+    ServerSettings,
+    check_length,
+    check_line,
+    check_port,
+    check_timeout,
+    validation,
+    wire_email,
+    wire_host,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +120,35 @@ def test_ports():
         with pytest.raises(InvalidValue) as caught:
             check_port(port)
         assert caught.value.code == "port_range"
+
+
+def test_timeouts():
+    assert check_timeout(1) == 1
+    assert check_timeout(300) == 300
+    for seconds in (0, -1, 301, "30", None):
+        with pytest.raises(InvalidValue) as caught:
+            check_timeout(seconds)
+        assert caught.value.code == "timeout_range"
+        assert caught.value.describe() == f"must be between 1 and 300 seconds, not {seconds}."
+
+
+def test_every_code_has_its_message():
+    """Each code a rule raises has its sentence here, so the addon never meets a code it cannot show."""
+    source = pathlib.Path(validation.__file__).read_text(encoding="utf-8")
+    raised = set(re.findall(r'InvalidValue\((?:f?)"(\w+)"', source)) | {"ipv4_invalid", "ipv6_invalid"}
+    assert raised == set(validation.MESSAGES)
+
+
+def test_messages_render_in_the_callers_language():
+    """The template is translated first, then filled: a gettext sees the msgid, never the filled text."""
+    seen = []
+
+    def gettext(text):
+        seen.append(text)
+        return text.replace("the port must be", "der Port muss")
+
+    assert InvalidValue("port_range", port=0).describe(gettext) == "der Port muss between 1 and 65535, not 0."
+    assert seen == ["the port must be between 1 and 65535, not %(port)s."]
 
 
 def test_lines_and_lengths():

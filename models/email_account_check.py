@@ -1,0 +1,128 @@
+"""The connection check of an account's (or a wizard's) settings, and its report per server: where,
+whether it worked, what worked, what failed and the certificate, in the reader's language. The wizard
+renders the report as HTML, the account's last check keeps it as text."""
+
+from odoo.exceptions import ValidationError
+
+from .. import mailcore
+from ..mailcore.text import render
+from .email_account_sides import SIDES
+
+CA_FILE_PARAMETER = "email_account.ca_file"
+# "True": anyone who checks or uses an account may reach addresses inside this network (loopback,
+# private, link-local), discovery included. Otherwise only administrators may, on the manual path.
+INTERNAL_HOSTS_PARAMETER = "email_account.allow_internal_hosts"
+
+
+def internal_hosts_allowed(env):
+    """Whether the system parameter lets everyone (and discovery) reach addresses inside this network."""
+    return env["ir.config_parameter"].sudo().get_param(INTERNAL_HOSTS_PARAMETER) == "True"
+
+
+def server_settings(settings):
+    """{side: mailcore.ServerSettings} of the sides ``settings`` (an account or a wizard) uses."""
+    settings.ensure_one()
+    common = {
+        "login": settings.login or settings.email,
+        "password": settings._password_to_send(),
+        "sender": mailcore.wire_email(settings.email),
+        "cafile": settings.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER, ""),
+        # Whoever may not read the password may not probe this network either (banners, open ports).
+        "allow_internal": settings._may_read_password() or internal_hosts_allowed(settings.env),
+    }
+    return {
+        name: mailcore.ServerSettings(**SIDES[name].core_values(settings), **common)
+        for name in settings._sides_in_use()
+    }
+
+
+def check_arguments(settings):
+    """The keyword arguments of mailcore.check_account for ``settings`` (ValueError if unusable)."""
+    servers = server_settings(settings)
+    return {
+        "outgoing": servers.get("outgoing") if settings.use_for_sending else None,
+        "incoming": servers.get("incoming"),
+        "timeout": settings.timeout,
+        "login_before_send": settings.use_for_sending and settings.smtp_login_before_send,
+    }
+
+
+def run_check(settings):
+    """Check the servers in use; never raises for a server's fault (the core reports it instead)."""
+    settings.ensure_one()
+    try:
+        arguments = check_arguments(settings)
+    except ValueError as error:  # e.g. a line break pasted into the login: the user's to fix
+        raise ValidationError(
+            settings.env._("These settings cannot be checked: %(reason)s", reason=settings._explain(error))
+        ) from error
+    return mailcore.check_account(**arguments)
+
+
+def check_report(settings, result):
+    """One entry per server ``result`` (a mailcore AccountResult) checked with ``settings`` (an account or
+    a wizard): side, title, server, security, ok, worked (lines), problem and certificate."""
+    _ = settings.env._
+    security_labels = dict(settings._fields["smtp_security"]._description_selection(settings.env))  # translated
+    report = []
+    for side in SIDES.values():
+        item = getattr(result, side.name)
+        if item is None:
+            continue
+        report.append(
+            {
+                "side": side.name,
+                "title": render(side.label, {}, _),
+                "server": f"{item.protocol.upper()} {item.host}:{item.port}",
+                "security": security_labels[item.security],
+                "ok": item.ok,
+                "worked": _achievements(settings, item, settings[side.field("tls_policy")]),
+                "problem": settings._explain(item) if item.code else "",
+                "certificate": item.facts.get("certificate") if item.code in mailcore.CERTIFICATE_CODES else None,
+            }
+        )
+    return report
+
+
+def report_text(env, report):
+    """The report as plain text, for logs of the check that are not a web page."""
+    lines = []
+    for server in report:
+        status = env._("OK") if server["ok"] else env._("failed")
+        lines.append(f"{server['title']} ({server['server']}, {server['security']}): {status}")
+        lines.extend(f"  - {line}" for line in server["worked"])
+        if server["problem"]:
+            lines.append(f"  {server['problem']}")
+    return "\n".join(lines)
+
+
+def _achievements(settings, item, tls_policy):
+    """What the check got through, from the facts it gathered, so a failure still shows progress."""
+    env = settings.env
+    facts = item.facts
+    worked = []
+    if facts.get("address"):
+        worked.append(env._("Connected to %(host)s (%(address)s).", host=item.host, address=facts["address"]))
+    if facts.get("tls_version") and item.code not in mailcore.CERTIFICATE_CODES:
+        worked.append(env._("Encrypted with %(version)s.", version=facts["tls_version"]))
+        if facts.get("certificate"):
+            worked.append(_certificate_line(env, facts["certificate"], tls_policy))
+    if facts.get("auth_mechanisms"):
+        worked.append(env._("Login methods offered: %(methods)s.", methods=", ".join(facts["auth_mechanisms"])))
+    if facts.get("login_method") and (item.ok or item.stage != "auth"):
+        worked.append(env._("Logged in with %(method)s.", method=facts["login_method"]))
+    if "messages" in facts:
+        worked.append(env._("Opened the mailbox (%(count)s messages).", count=facts["messages"]))
+    if item.ok and item.protocol == "smtp":
+        worked.append(env._("The server accepts mail from %(email)s.", email=settings.email))
+    return worked
+
+
+def _certificate_line(env, certificate, tls_policy):
+    if tls_policy == "pin":
+        return env._(
+            "Certificate of %(subject)s, valid until %(not_after)s, trusted by its fingerprint.", **certificate
+        )
+    if tls_policy == "any":
+        return env._("Certificate of %(subject)s accepted without verification.", **certificate)
+    return env._("Certificate of %(subject)s issued by %(issuer)s, valid until %(not_after)s.", **certificate)
