@@ -106,52 +106,48 @@ class Side:
         return values
 
 
-OUTGOING = Side(
-    name="outgoing",
-    title="Outgoing",
-    port_follows="security mode",
-    safe_methods="CRAM-MD5, SCRAM",
-    prefix="smtp",
-    protocol="smtp",
-    use_field="use_for_sending",
-    label=_lt("Outgoing server"),
-    word=_lt("outgoing"),
-    direction="send",
-    flow_failed=_lt("Sending through %(account)s failed: %(reason)s"),
-    flow_works_again=_lt("Sending through %(account)s works again."),
-    link="mail_server_id",
-    stock_model="ir.mail_server",
-    # ir.mail_server names its encryption modes as we do: ssl, starttls, none.
-    stock_settings={"smtp_host": ("host", None), "smtp_port": ("port", None), "smtp_encryption": ("security", None)},
-    stock_account_fields={"name": "name", "smtp_user": "login", "from_filter": "email", "active": "active"},
-    # The account holds the password; the server connects through it.
-    stock_constants={"smtp_authentication": "login", "smtp_pass": False},
-)
-INCOMING = Side(
-    name="incoming",
-    title="Incoming",
-    port_follows="protocol and security mode",
-    safe_methods="CRAM-MD5, SCRAM, APOP",
-    prefix="incoming",
-    protocol="incoming_protocol",
-    use_field="use_for_receiving",
-    label=_lt("Incoming server"),
-    word=_lt("incoming"),
-    direction="fetch",
-    flow_failed=_lt("Receiving for %(account)s failed: %(reason)s"),
-    flow_works_again=_lt("Receiving for %(account)s works again."),
-    link="fetchmail_server_id",
-    stock_model="fetchmail.server",
-    stock_settings={
-        "server_type": ("protocol", {"imap": "imap", "pop3": "pop"}.get),
-        "server": ("host", None),
-        "port": ("port", None),
-        "is_ssl": ("security", lambda security: security == "ssl"),  # fetchmail.server has no STARTTLS flag
-    },
-    stock_account_fields={"name": "name", "user": "login", "active": "active"},
-    stock_constants={"password": False, "state": "done"},
-)
-SIDES = {side.name: side for side in (OUTGOING, INCOMING)}
+# One row per property of a side, one column per side: (outgoing, incoming).
+TABLE = {
+    "title": ("Outgoing", "Incoming"),
+    "port_follows": ("security mode", "protocol and security mode"),
+    "safe_methods": ("CRAM-MD5, SCRAM", "CRAM-MD5, SCRAM, APOP"),
+    "prefix": ("smtp", "incoming"),
+    "protocol": ("smtp", "incoming_protocol"),
+    "use_field": ("use_for_sending", "use_for_receiving"),
+    "label": (_lt("Outgoing server"), _lt("Incoming server")),
+    "word": (_lt("outgoing"), _lt("incoming")),
+    "direction": ("send", "fetch"),
+    "flow_failed": (
+        _lt("Sending through %(account)s failed: %(reason)s"),
+        _lt("Receiving for %(account)s failed: %(reason)s"),
+    ),
+    "flow_works_again": (
+        _lt("Sending through %(account)s works again."),
+        _lt("Receiving for %(account)s works again."),
+    ),
+    "link": ("mail_server_id", "fetchmail_server_id"),
+    "stock_model": ("ir.mail_server", "fetchmail.server"),
+    "stock_settings": (
+        # ir.mail_server names its encryption modes as we do: ssl, starttls, none.
+        {"smtp_host": ("host", None), "smtp_port": ("port", None), "smtp_encryption": ("security", None)},
+        {
+            "server_type": ("protocol", {"imap": "imap", "pop3": "pop"}.get),
+            "server": ("host", None),
+            "port": ("port", None),
+            "is_ssl": ("security", lambda security: security == "ssl"),  # fetchmail.server has no STARTTLS flag
+        },
+    ),
+    "stock_account_fields": (
+        {"name": "name", "smtp_user": "login", "from_filter": "email", "active": "active"},
+        {"name": "name", "user": "login", "active": "active"},
+    ),
+    # The account holds the password; the stock server connects through it.
+    "stock_constants": ({"smtp_authentication": "login", "smtp_pass": False}, {"password": False, "state": "done"}),
+}
+SIDES = {
+    name: Side(name, **{key: row[column] for key, row in TABLE.items()})
+    for column, name in enumerate(("outgoing", "incoming"))
+}
 
 
 def standard_ports(*protocols):
