@@ -375,7 +375,7 @@ class Bench:
                             for c in sorted(proxy.take(), key=lambda c: c["port"])
                         )
                     )
-            check = self.odoo.addons.email_account.mailcore.check_account(**account._check_arguments())
+            check = self.odoo.addons.email_account.models.email_account_check.run_check(account)
             profile = {"SMTP": check.outgoing.timings, protocol.upper(): check.incoming.timings}
             cr.rollback()
         return {
