@@ -1,14 +1,22 @@
 """The whole journey in a real browser: menu, wizard steps, check against real servers, the new account."""
 
 import json
+from unittest.mock import patch
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, common, tagged
 
 from .common import MailServersMixin
 
 
 @tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccountTour(MailServersMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Odoo skips a tour whose browser has not opened its devtools port within 10 s; a first start
+        # of Chromium on a busy 2-core machine (a fresh profile, fonts) has taken longer. Give it 60 s.
+        cls.enterClassContext(patch.object(common, "CHECK_BROWSER_ITERATIONS", 600))
+
     def test_setup_tour(self):
         # The tour types the harness's ports, which only this side knows.
         tour_values = {
