@@ -196,10 +196,11 @@ run_odoo_tier() {
 
     # In a session of its own, written to the log and shown from it while it runs: a browser that Odoo
     # gave up on (and left running) then neither holds the console's pipe open nor outlives the tier.
+    : >"$log"  # there before tail looks for it
     setsid "$ODOO_PYTHON" "$ODOO_PATH/odoo-bin" --config="$addons_dir/.odoo.conf" \
         -d "$odoo_db" --addons-path="$ODOO_PATH/addons,$addons_dir" --data-dir="$addons_dir/.data" \
         -i "$ADDON" --test-enable --test-tags "$tags" --stop-after-init --without-demo=all \
-        --http-port "$(free_port)" --max-cron-threads=0 --log-level=test >"$log" 2>&1 </dev/null &
+        --http-port "$(free_port)" --max-cron-threads=0 --log-level=test >>"$log" 2>&1 </dev/null &
     odoo_pid=$!
     odoo_session=$odoo_pid
     tail -n +1 -f --pid="$odoo_pid" "$log" &
