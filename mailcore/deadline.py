@@ -94,11 +94,14 @@ class Deadline:
         return self.expired or (not self.handed_over and time.monotonic() >= self.end)
 
     def guard(self, sock):
-        """Watch ``sock`` (replacing any earlier one, e.g. the plain socket under a TLS one)."""
+        """Watch ``sock`` (replacing any earlier one, e.g. the plain socket under a TLS one); a socket
+        guarded by a deadline already over or aborted is shut down at once."""
         with self._lock:
             self._sock = sock
             if self._alarm is None and not self.expired:
                 self._alarm = watchdog.call_at(self.end, self._expire)
+            if self.expired or self.abort_reason is not None:
+                self._shutdown()
         if sock is not None:
             # A little longer than the deadline: the watchdog, not a socket timeout, ends the dialogue.
             sock.settimeout(self.remaining() + 1.0)

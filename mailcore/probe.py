@@ -152,6 +152,8 @@ class Probe:
     def _connect(self, addresses):
         last_error = None
         for family, kind, proto, _name, address in addresses:
+            if self.deadline.abort_reason is not None:  # the answer is known already: no connection
+                raise TimeoutError("aborted")
             sock = socket.socket(family, kind, proto)
             self._sockets.append(sock)
             self.deadline.guard(sock)

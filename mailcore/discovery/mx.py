@@ -7,6 +7,7 @@ look-ups (and the check's password after them) towards the machine running Odoo 
 
 import ipaddress
 
+from ..probe import is_internal
 from ..text import _lt
 from .config import SourceError
 
@@ -25,7 +26,7 @@ def refuse(host, resolver, deadline):
     if host == "localhost" or host.endswith(".localhost") or _literal(host):
         raise SourceError(_lt("the mail exchanger %(host)s is this machine or a bare address: refused"), host=host)
     for address in resolver.addresses(host, deadline):
-        if not ipaddress.ip_address(address).is_global:
+        if is_internal(address):
             raise SourceError(
                 _lt("the mail exchanger %(host)s has the private address %(address)s: refused"),
                 host=host,

@@ -14,6 +14,7 @@ import functools
 import itertools
 import logging
 import queue
+import threading
 import time
 
 from ..check import AccountResult
@@ -70,6 +71,8 @@ class _Run:
         self.events = queue.Queue()
         self.pool = concurrent.futures.ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="discovery")
         self.deadlines = []  # every deadline handed out, aborted when the run ends
+        self.deadlines_lock = threading.Lock()  # checks ask for deadlines from the pool's threads
+        self.ended = False
         self.tokens = itertools.count()
         self.waiting = {}  # job token -> what to do with its outcome (in this thread)
         self.pending = {}  # source name -> best rank it could still produce
@@ -81,9 +84,13 @@ class _Run:
 
     # -- jobs -----------------------------------------------------------------------------------
     def _new_deadline(self):
-        """A deadline of its own for one job (aborting it stops only that job), within the budget."""
+        """A deadline of its own for one job or attempt (aborting it stops only that one), within the
+        budget; one asked for once the run has ended is aborted from the start."""
         deadline = Deadline(self.deadline.remaining())
-        self.deadlines.append(deadline)
+        with self.deadlines_lock:
+            self.deadlines.append(deadline)
+            if self.ended:
+                deadline.abort("timeout")
         return deadline
 
     def _submit(self, call, then):
@@ -227,7 +234,7 @@ class _Run:
                 self.password,
                 self.domain,
                 self.resolver,
-                self._new_deadline(),
+                self._new_deadline,
                 self.options.allow_internal,
             )
             self._submit(call, functools.partial(self._side_checked, configuration, sides, side))
@@ -265,8 +272,10 @@ class _Run:
         try:
             return self._finish(self._decide())
         finally:
-            for deadline in self.deadlines:  # whatever still runs ends now, not at the end of the budget
-                deadline.abort("timeout")
+            with self.deadlines_lock:
+                self.ended = True
+                for deadline in self.deadlines:  # whatever still runs ends now, not at the end of the budget
+                    deadline.abort("timeout")
             self.pool.shutdown(wait=True, cancel_futures=True)  # no thread outlives the request
 
     def _decide(self):

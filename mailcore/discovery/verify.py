@@ -41,15 +41,17 @@ def _unencrypted(server, domain):
     return _not_checked(server, domain, "tls", "starttls_unsupported", reason=UNENCRYPTED_REASON)
 
 
-def check_side(servers, password, domain, resolver, deadline, allow_internal=True):
+def check_side(servers, password, domain, resolver, new_deadline, allow_internal=True):
     """(CheckResult, server): the first of ``servers`` that passes, else the last attempt's failure;
-    a wrong password stops early, it would be wrong for the others too. ``allow_internal``: see
-    ServerSettings."""
+    a wrong password stops early, it would be wrong for the others too. Each attempt has a deadline of
+    its own from ``new_deadline()``: one ended early (a plain answer on a TLS port) must not end the
+    next. ``allow_internal``: see ServerSettings."""
     result = None
     for server in servers:
         if server.security == "none":
             result = result or _unencrypted(server, domain)
             continue
+        deadline = new_deadline()
         settings = server.replace(password=password, allow_internal=allow_internal)
         try:
             address = resolver.address(server.host, deadline)
