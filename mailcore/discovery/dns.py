@@ -3,6 +3,7 @@
 dnspython is imported when a look-up runs, not at import, so the core loads without it or a network.
 """
 
+import functools
 import random
 import select
 import socket
@@ -39,8 +40,10 @@ class Resolver:
         """Whether our own DNS servers answer, rather than the system's resolver."""
         return bool(self.nameservers)
 
+    @functools.cached_property
     def _servers(self):
-        """(address, port) of each DNS server to ask: ours, else the system's (resolv.conf)."""
+        """(address, port) of each DNS server to ask: ours, else the system's (resolv.conf, read once
+        per Resolver, i.e. once per discovery run, not once per question)."""
         if self.nameservers:
             return [(address, self.port) for address in self.nameservers]
         import dns.resolver
@@ -60,7 +63,7 @@ class Resolver:
             request = dns.message.make_query(name, rdtype)
         except dns.exception.DNSException:  # not a name DNS can carry (too long, empty label)
             return []
-        servers, answered = self._servers(), False
+        servers, answered = self._servers, False
         for attempt in range(MAX_TRIES * len(servers)):
             if deadline.abort_reason or deadline.remaining() <= 0:
                 break
