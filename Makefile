@@ -8,6 +8,7 @@
 #   make lint      ruff + pylint-odoo only
 #   make bench     benchmarks vs stock Odoo and the protocol floor -> docs/BENCHMARKS.md (QUICK=1: skip
 #                  stock's 75 s silent-server run; BENCH_BASE_PORT, default 29000; BENCH_STATE_DIR)
+#   make screenshots  retake docs/screenshots/ in a fresh demo database (headless Chromium; SHOTS_HTTP_PORT 8169)
 #   make servers   the harness mail servers in the foreground (Ctrl-C stops them); prints servers.json
 #   make clean     stop leftover servers, remove .run/ and caches (distclean: also .venv/ and .odoo/)
 #
@@ -30,7 +31,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --n
 
 export HARNESS_STATE_DIR
 
-.PHONY: deps system-deps run test lint bench servers stop-servers clean distclean
+.PHONY: deps system-deps run test lint bench screenshots servers stop-servers clean distclean
 
 deps: system-deps $(DEPS_STAMP)
 
@@ -75,6 +76,9 @@ lint: deps
 
 bench: deps
 	$(ROOT)/benchmarks/run.sh $(if $(QUICK),--quick)
+
+screenshots: deps
+	$(VENV_PY) $(ROOT)/tools/screenshots.py
 
 servers: deps
 	$(HARNESS) run --state-dir $(HARNESS_STATE_DIR)
