@@ -385,3 +385,52 @@ def test_deliver_then_read(servers, deliver, user_key):
         assert any(msgid.encode() in b"\r\n".join(pop.top(i, 0)[1]) for i in range(1, count + 1))
     finally:
         pop.quit()
+
+
+def _xoauth2(user, token):
+    return f"user={user}\1auth=Bearer {token}\1\1".encode()
+
+
+def _imap_token_login(servers, token, mechanism="XOAUTH2"):
+    user = servers["users"][servers["oauth"]["user"]]["login"]
+    blob = _xoauth2(user, token) if mechanism == "XOAUTH2" else f"n,a={user},\1auth=Bearer {token}\1\1".encode()
+    port = servers["dovecot"][servers["oauth"]["instance"]]["imaps"]
+    with imaplib.IMAP4_SSL(servers["hostname"], port, ssl_context=ca_context(servers), timeout=TIMEOUT) as client:
+        try:
+            return client.authenticate(mechanism, lambda challenge: b"" if challenge else blob)[0]
+        except imaplib.IMAP4.error:
+            return "NO"
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_oauth_server_tokens_open_the_oauth_dovecot(servers, harness, mechanism):
+    """A signed-in token logs in; after expiry it does not, a refreshed one does, a revoked grant never."""
+    harness.oauth_settings(servers)
+    token = harness.oauth_sign_in(servers)
+    assert _imap_token_login(servers, token["access_token"], mechanism) == "OK"
+    harness.oauth_expire(servers, token["access_token"])
+    assert _imap_token_login(servers, token["access_token"], mechanism) == "NO"
+    fresh = harness.oauth_token(servers, grant_type="refresh_token", refresh_token=token["refresh_token"])
+    assert _imap_token_login(servers, fresh["access_token"], mechanism) == "OK"
+    harness.oauth_revoke(servers, fresh["refresh_token"])
+    assert _imap_token_login(servers, fresh["access_token"], mechanism) == "NO"
+    with pytest.raises(OSError, match="400"):
+        harness.oauth_token(servers, grant_type="refresh_token", refresh_token=token["refresh_token"])
+
+
+def test_oauth_dovecot_wants_the_mail_scope_and_the_right_user(servers, harness):
+    harness.oauth_settings(servers, scope="openid profile")
+    assert _imap_token_login(servers, harness.oauth_sign_in(servers)["access_token"]) == "NO"
+    harness.oauth_settings(servers, user=servers["users"]["bob"]["login"])
+    assert _imap_token_login(servers, harness.oauth_sign_in(servers)["access_token"]) == "NO"
+    harness.oauth_settings(servers, consent="deny")
+    with pytest.raises(harness.HarnessError, match="access_denied"):
+        harness.oauth_sign_in(servers)
+    harness.oauth_settings(servers)
+    # The provider's names for mail access count as the mail scope.
+    token = harness.oauth_sign_in(servers, scope="offline_access https://outlook.office.com/IMAP.AccessAsUser.All")
+    assert _imap_token_login(servers, token["access_token"]) == "OK"
+
+
+def test_oauth_dovecot_refuses_a_password_as_token(servers):
+    assert _imap_token_login(servers, servers["users"]["alice"]["password"]) == "NO"
