@@ -133,6 +133,8 @@ def login(client, probe):
     settings = probe.settings
     probe.enter("auth")
     offered = probe.facts["auth_mechanisms"]
+    if settings.auth == "oauth2" and not offered:
+        raise sasl.unavailable(offered, probe)  # a sign-in is a login: without AUTH it cannot be checked
     if not settings.login or not offered:
         probe.facts["login_method"] = None
         if settings.password and probe.facts.get("starttls_offered") and not probe.facts.get("login_before_send"):
@@ -146,15 +148,15 @@ def login(client, probe):
     command = name if initial is None else f"{name} {base64.b64encode(initial).decode() or '='}"
     code, message = client.docmd("AUTH", command)
     while code == 334:
-        answer = mechanism.respond(base64.b64decode(message))
+        answer = mechanism.respond(sasl.decode(message))
         code, message = client.docmd(base64.b64encode(answer).decode())
     if code in (235, 503):  # 503: already authenticated
         return
     if code in _BUSY:
         raise probe.fail("server_busy", reason=_reason(code, message))
     if code == 504:
-        raise probe.fail("auth_mechanism_unavailable", offered=", ".join(offered))
-    raise probe.fail("auth_failed", reason=_reason(code, message))
+        raise sasl.unavailable(offered, probe)
+    raise sasl.refused(probe, mechanism, _reason(code, message))
 
 
 def check(client, probe):
