@@ -250,3 +250,26 @@ def test_endless_challenges_end_at_the_second():
     )
     result = replayed(handler, "smtp")
     assert (result.code, result.stage) == ("protocol_error", "auth")
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_a_server_echoing_the_token_has_it_masked(mechanism):
+    """The refusal quotes the token as sent, and the whole base64 SASL message: neither reaches the result."""
+    heard = []
+
+    def authenticate(conn, stopping, line):
+        heard.append(line)
+        sent = line.split()[-1].decode()
+        token = base64.b64decode(sent).split(b"Bearer ")[1].split(b"\1")[0].decode()
+        conn.sendall(f"{line.split()[0].decode()} NO [AUTHENTICATIONFAILED] bad {sent} / {token}\r\n".encode())
+
+    handler = faultservers.dialogue(
+        b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=OAUTHBEARER] ready\r\n",
+        {b"AUTHENTICATE": authenticate, b"LOGOUT": b"* BYE\r\n{tag} OK\r\n"},
+        tagged=True,
+    )
+    result = replayed(handler, auth_mechanism=mechanism, login="alice,x=y@example.test")
+    assert heard and mechanism.encode() in heard[0]
+    text = json.dumps(result.to_dict())
+    assert result.code == "oauth_token_revoked" and "ya29" not in text and "bad *** / ***" in text
+    assert base64.b64encode(b"ya29.a0-token_x").decode() not in text
