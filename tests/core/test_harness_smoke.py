@@ -434,3 +434,23 @@ def test_oauth_dovecot_wants_the_mail_scope_and_the_right_user(servers, harness)
 
 def test_oauth_dovecot_refuses_a_password_as_token(servers):
     assert _imap_token_login(servers, servers["users"]["alice"]["password"]) == "NO"
+
+
+def test_oauth_server_answers_a_browser_over_plain_http_with_the_same_grants(servers, harness):
+    """A code from the HTTP port (Microsoft's path, as stock microsoft_outlook builds it) is redeemed at
+    the HTTPS token endpoint, and its token opens the oauth Dovecot."""
+    import urllib.parse
+
+    oauth = servers["oauth"]
+    query = urllib.parse.urlencode(
+        {"client_id": oauth["client_id"], "redirect_uri": "http://localhost/confirm", "scope": "offline_access "
+         "https://outlook.office.com/IMAP.AccessAsUser.All", "response_type": "code", "state": "{}"}
+    )
+    with socket.create_connection(("127.0.0.1", int(oauth["http_url"].rsplit(":", 1)[1])), timeout=TIMEOUT) as conn:
+        path = urllib.parse.urlsplit(oauth["microsoft_endpoint_http"]).path
+        conn.sendall(f"GET {path}authorize?{query} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+        reply = conn.makefile("rb").read().decode()
+    location = next(line.split(" ", 1)[1] for line in reply.splitlines() if line.startswith("Location:"))
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+    token = harness.oauth_token(servers, grant_type="authorization_code", code=code, redirect_uri="http://localhost/confirm")
+    assert _imap_token_login(servers, token["access_token"]) == "OK"

@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             smtp_serve(layout)
         elif args.command == "oauth-serve":
             good = cert_paths(layout)["good"]
-            oauth_serve(HOST, layout.oauth_port(), good["cert"], good["key"], USERS[OAUTH_USER]["login"])
+            user = USERS[OAUTH_USER]["login"]
+            oauth_serve(HOST, layout.oauth_port(), layout.oauth_http_port(), good["cert"], good["key"], user)
         elif args.command == "deliver":
             for name in args.files:
                 data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()

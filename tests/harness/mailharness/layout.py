@@ -3,7 +3,8 @@
 Ports: base = ``--base-port`` / ``$HARNESS_BASE_PORT`` (default 21000); Dovecot instance
 number i (in the order of ``DOVECOT_INSTANCES``) uses base+10*i+0..6 for imap, imaps, pop3,
 pop3s, submission, submissions and its auth service (for Postfix); the Postfix services use
-base+60..63; sink, popbeforesmtp and smtps_aiosmtpd use base+90..92; the OAuth 2 server base+95.
+base+60..63; sink, popbeforesmtp and smtps_aiosmtpd use base+90..92; the OAuth 2 server base+95
+(HTTPS) and base+96 (HTTP).
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class Layout:
     def oauth_port(self) -> int:
         return self.base_port + 95
 
+    def oauth_http_port(self) -> int:
+        return self.base_port + 96
+
     def instance_dir(self, name: str) -> Path:
         return self.dovecot_dir / name
 
@@ -124,6 +128,7 @@ class Layout:
         ports.update({f"smtp {n}": port for n, port in self.smtp_ports().items()})
         ports.update({f"postfix {n}": port for n, port in self.postfix_ports().items()})
         ports["oauth"] = self.oauth_port()
+        ports["oauth http"] = self.oauth_http_port()
         return ports
 
 

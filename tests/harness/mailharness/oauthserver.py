@@ -1,4 +1,6 @@
-"""A small OAuth 2 authorization server over HTTPS (``mailservers.py oauth-serve``), for sign-in tests offline.
+"""A small OAuth 2 authorization server over HTTPS (``mailservers.py oauth-serve``), for sign-in tests offline;
+the same grants are served over plain HTTP on a second port, for a headless browser that cannot trust
+the harness CA.
 
 It stands behind Microsoft's and Google's URL paths, so stock ``microsoft_outlook`` (its endpoint is the
 ``microsoft_outlook.endpoint`` system parameter: ``https://localhost:PORT/common/oauth2/v2.0/``) and
@@ -227,22 +229,28 @@ class Handler(BaseHTTPRequestHandler):
         return self._reply(200, issued)
 
 
-def serve(host: str, port: int, cert: str, key: str, default_user: str) -> None:
-    """Serve until SIGTERM/SIGINT."""
+def serve(host: str, port: int, http_port: int, cert: str, key: str, default_user: str) -> None:
+    """Serve HTTPS on ``port`` and the same grants over plain HTTP on ``http_port`` (for a headless browser
+    that cannot be told to trust the harness CA), until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     handler = type("BoundHandler", (Handler,), {"grants": Grants(default_user)})
-    httpd = ThreadingHTTPServer((host, port), handler)
-    httpd.daemon_threads = True
+    servers = [ThreadingHTTPServer((host, port), handler), ThreadingHTTPServer((host, http_port), handler)]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     # The handshake happens in the request's thread, so a silent client holds up no other.
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+    servers[0].socket = context.wrap_socket(servers[0].socket, server_side=True, do_handshake_on_connect=False)
+    threads = []
+    for httpd in servers:
+        httpd.daemon_threads = True
+        threads.append(threading.Thread(target=httpd.serve_forever, daemon=True))
+        threads[-1].start()
 
-    def terminate(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
-    _logger.info("listening on https://%s:%s", host, port)
-    httpd.serve_forever()
-    httpd.server_close()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
+    _logger.info("listening on https://%s:%s and http://%s:%s", host, port, host, http_port)
+    stopping.wait()
+    for httpd, thread in zip(servers, threads, strict=True):
+        httpd.shutdown()
+        thread.join()
+        httpd.server_close()

@@ -141,9 +141,13 @@ def oauth_description(layout: Layout) -> dict:
     """servers.json "oauth": where the OAuth 2 server answers (Microsoft's and Google's paths), its client,
     the user it signs in, and the Dovecot instance ("oauth") that takes its tokens."""
     url = f"https://{HOSTNAME}:{layout.oauth_port()}"
+    http_url = f"http://{HOSTNAME}:{layout.oauth_http_port()}"
     return {
         "url": url,
         "microsoft_endpoint": f"{url}/common/oauth2/v2.0/",
+        # The same server and grants over plain HTTP, for a browser that does not trust the harness CA.
+        "http_url": http_url,
+        "microsoft_endpoint_http": f"{http_url}/common/oauth2/v2.0/",
         "google_auth_url": f"{url}/o/oauth2/v2/auth",
         "google_token_url": f"{url}/token",
         "introspection_url": oauth_introspection_url(layout),
@@ -154,6 +158,7 @@ def oauth_description(layout: Layout) -> dict:
         "client_secret": CLIENT_SECRET,
         "scope": MAIL_SCOPE,
         "user": OAUTH_USER,
+        "login": USERS[OAUTH_USER]["login"],
         "instance": "oauth",
         "log": str(layout.oauth_log),
     }
