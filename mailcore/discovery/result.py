@@ -14,9 +14,10 @@ SIGN_IN_ONLY = _lt(
     "%(provider)s (found %(origin)s) accepts no password from mail programs, only a sign-in on its "
     "own page (OAuth2)."
 )
-# The settings a check depends on, besides the password discovery was given.
+# The settings a check depends on, besides the password discovery was given (and that it was a password).
 _CHECKED = tuple(
-    "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile".split()
+    "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile "
+    "auth".split()
 )
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import faultservers
-from discoveryenv import ALICE, options
+from discoveryenv import ALICE, options, srv_zone
 from dnsserver import DnsServer
 from mailcore.discovery import discover
 
@@ -62,3 +62,14 @@ def test_a_password_is_not_tried_where_only_the_sign_in_works(servers):
         result = discover(ALICE, "a password", budget=BUDGET, options=options(dns))
     assert (result.oauth_provider, result.password_works, result.check) == ("microsoft", False, None)
     assert result.reason().endswith("accepts no password from mail programs, only a sign-in on its own page (OAuth2).")
+
+
+def test_a_password_check_does_not_stand_for_a_sign_in(servers):
+    """Discovery checked the found servers with a password; the same servers with a token are not checked."""
+    with DnsServer(srv_zone(servers, "example.test")) as dns:
+        password = servers["users"]["alice"]["password"]
+        result = discover(ALICE, password, options=options(dns, use_mx=False, cafile=servers["ca_file"]))
+    assert result.ok and result.oauth_provider is None
+    assert result.check_of(result.outgoing, result.incoming) is result.check
+    signed_in = [server.replace(auth="oauth2", password="a-token") for server in (result.outgoing, result.incoming)]
+    assert result.check_of(*signed_in) is None
