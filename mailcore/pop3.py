@@ -6,6 +6,9 @@ import poplib
 from . import sasl
 from .probe import ProbeClient
 
+# RFC 2449 3: a command line, CRLF included, is at most 255 octets.
+MAX_COMMAND = 255
+
 
 class _POP3(ProbeClient, poplib.POP3):
     def __init__(self, probe):
@@ -133,11 +136,18 @@ def _login_with(client, mechanism):
 
 
 def _authenticate(client, mechanism):
-    """RFC 5034 AUTH: poplib has no SASL, so speak it over poplib's own line primitives."""
+    """RFC 5034 AUTH: poplib has no SASL, so speak it over poplib's own line primitives. The first
+    message goes on the command line unless that would pass the 255 octets of a POP3 command (RFC 2449;
+    an access token alone is often longer): then it answers the server's first, empty challenge."""
     initial = mechanism.initial()
     command = f"AUTH {mechanism.name}"
+    pending = []
     if initial is not None:
-        command += " " + (base64.b64encode(initial).decode() or "=")
+        encoded = base64.b64encode(initial).decode() or "="
+        if len(command) + 1 + len(encoded) + 2 <= MAX_COMMAND:
+            command += " " + encoded
+        else:
+            pending.append(initial)
     client._putcmd(command)
     while True:
         line, _octets = client._getline()
@@ -145,7 +155,8 @@ def _authenticate(client, mechanism):
             return
         if not line.startswith(b"+"):
             raise poplib.error_proto(line)
-        answer = mechanism.respond(sasl.decode(line[1:].strip()))
+        challenge = sasl.decode(line[1:].strip())
+        answer = pending.pop() if pending else mechanism.respond(challenge)
         client._putcmd(base64.b64encode(answer).decode())
 
 

@@ -10,6 +10,7 @@ from . import limits, sasl
 from .probe import SessionClient
 
 _BUSY = {421, 450, 451, 452, 454}
+MAX_COMMAND = 512
 # RFC 3463 enhanced status codes: X.7.0 (and Microsoft's X.7.57) say "authenticate first";
 # X.1.7 / X.1.8 blame the sender's address.
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -145,10 +146,19 @@ def login(client, probe):
     name = sasl.choose(offered, probe)
     mechanism = sasl.Mechanism(name, settings.login, settings.password.reveal())
     initial = mechanism.initial()
-    command = name if initial is None else f"{name} {base64.b64encode(initial).decode() or '='}"
+    command, pending = name, []
+    if initial is not None:
+        encoded = base64.b64encode(initial).decode() or "="
+        # The first message goes on the command line while that stays within a command line's 512 octets
+        # (RFC 5321 4.5.3.1.4; an access token alone is often longer), else after the first, empty 334.
+        if len(f"AUTH {name} {encoded}\r\n") <= MAX_COMMAND:
+            command = f"{name} {encoded}"
+        else:
+            pending.append(initial)
     code, message = client.docmd("AUTH", command)
     while code == 334:
-        answer = mechanism.respond(sasl.decode(message))
+        challenge = sasl.decode(message)
+        answer = pending.pop() if pending else mechanism.respond(challenge)
         code, message = client.docmd(base64.b64encode(answer).decode())
     if code in (235, 503):  # 503: already authenticated
         return

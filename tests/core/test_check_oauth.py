@@ -273,3 +273,35 @@ def test_a_server_echoing_the_token_has_it_masked(mechanism):
     text = json.dumps(result.to_dict())
     assert result.code == "oauth_token_revoked" and "ya29" not in text and "bad *** / ***" in text
     assert base64.b64encode(b"ya29.a0-token_x").decode() not in text
+
+
+@pytest.mark.parametrize(("protocol", "security"), [("smtp", "starttls"), ("imap", "ssl"), ("pop3", "ssl")])
+def test_a_token_as_long_as_microsofts_passes(servers, sign_in, protocol, security):
+    token = sign_in(token_size=2500)
+    assert len(token["access_token"]) == 2500
+    result = check_server(with_token(servers, protocol, security, token))
+    assert result.ok, result.message
+
+
+def test_pop3_sends_a_long_first_message_after_an_empty_challenge_not_on_the_command_line():
+    heard, responses = [], []
+
+    def authenticate(conn, stopping, line):
+        if len(line.split()) == 2:  # no initial response: ask for it
+            conn.sendall(b"+ \r\n")
+            responses.append(faultservers.read_line(conn))
+        conn.sendall(b"-ERR [AUTH] Authentication failed.\r\n")
+
+    handler = faultservers.dialogue(
+        b"+OK POP3 ready\r\n",
+        {b"CAPA": b"+OK\r\nSASL XOAUTH2\r\n.\r\n", b"AUTH": authenticate, b"QUIT": b"+OK\r\n"},
+        heard=heard,
+    )
+    long_token = "eyJ0eXAiOiJKV1Qi." + "x" * 2000
+    result = replayed(handler, "pop3", password=long_token)
+    auth = [line for line in heard if line.startswith(b"AUTH")]
+    assert auth == [b"AUTH XOAUTH2\r\n"]
+    assert base64.b64decode(responses[0]) == f"user=alice@example.test\1auth=Bearer {long_token}\1\1".encode()
+    assert result.code == "oauth_token_revoked"
+    short = replayed(handler, "pop3", password="short")
+    assert short.code == "oauth_token_revoked" and len(heard[-1]) < 255 and heard[-1].startswith(b"AUTH XOAUTH2 ")

@@ -107,7 +107,7 @@ def _oauth_post(servers: dict, url: str, data: dict, as_json: bool = False) -> d
 def oauth_settings(servers: dict | str | os.PathLike, **values) -> dict:
     """How the harness OAuth 2 server answers from now on: ``consent`` ("allow"/"deny"), ``user`` (the
     login signed in), ``lifetime`` (seconds an access token lives), ``scope`` (granted whatever was
-    asked). No values: back to the defaults."""
+    asked), ``token_size`` (characters of an access token). No values: back to the defaults."""
     servers = _servers(servers)
     return _oauth_post(servers, servers["oauth"]["settings_url"], values, as_json=True)
 

@@ -14,7 +14,8 @@ It stands behind Microsoft's and Google's URL paths, so stock ``microsoft_outloo
 
 Test-only controls, JSON in and out: ``POST /harness/settings`` (``consent`` "allow"/"deny", ``user``
 the login signed in as, ``lifetime`` seconds an access token lives, ``scope`` granted instead of the one
-asked for; an empty body resets them), ``POST /harness/expire`` (``token``: that access token, else every
+asked for, ``token_size`` characters of an access token, e.g. 2000 as Microsoft's JWTs; an empty body
+resets them), ``POST /harness/expire`` (``token``: that access token, else every
 one, expires now). Tokens are random and live in memory; nothing is written to disk.
 
 Introspection reports the granted scopes plus ``mail`` when one of them is a provider's mail scope
@@ -65,7 +66,8 @@ class Grants:
 
     def configure(self, values: dict) -> dict:
         with self.lock:
-            self.settings = {key: values[key] for key in ("consent", "user", "lifetime", "scope") if key in values}
+            names = ("consent", "user", "lifetime", "scope", "token_size")
+            self.settings = {key: values[key] for key in names if key in values}
             return dict(self.settings)
 
     def authorize(self, redirect_uri: str, scope: str) -> tuple[str | None, str]:
@@ -86,7 +88,8 @@ class Grants:
 
     def _issue(self, grant: dict) -> dict:
         lifetime = int(self.settings.get("lifetime") or DEFAULT_LIFETIME)
-        token = secrets.token_urlsafe(32)
+        size = int(self.settings.get("token_size") or 43)
+        token = secrets.token_urlsafe(size)[:size]
         self.access[token] = {**grant, "exp": time.time() + lifetime}
         grant["access_tokens"].append(token)
         return {
