@@ -418,7 +418,14 @@ def test_oauth_server_tokens_open_the_oauth_dovecot(servers, harness, mechanism)
         harness.oauth_token(servers, grant_type="refresh_token", refresh_token=token["refresh_token"])
 
 
-def test_oauth_dovecot_wants_the_mail_scope_and_the_right_user(servers, harness):
+@pytest.fixture
+def oauth_defaults(servers, harness):
+    """The OAuth server's settings back to their defaults after the test, whatever it changed."""
+    yield
+    harness.oauth_settings(servers)
+
+
+def test_oauth_dovecot_wants_the_mail_scope_and_the_right_user(servers, harness, oauth_defaults):
     harness.oauth_settings(servers, scope="openid profile")
     assert _imap_token_login(servers, harness.oauth_sign_in(servers)["access_token"]) == "NO"
     harness.oauth_settings(servers, user=servers["users"]["bob"]["login"])
