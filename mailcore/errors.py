@@ -95,6 +95,32 @@ EXPLANATIONS = {
             "STARTTLS, so the password travels encrypted."
         ),
     ),
+    "oauth_unavailable": (
+        _lt("%(host)s offers no sign-in with an access token (XOAUTH2 or OAUTHBEARER; it offers: %(offered)s)."),
+        _lt("The server takes passwords only, or it is not the provider's server for this signed-in mailbox."),
+        _lt("Use the provider's own servers for a mailbox signed in with Microsoft or Google, or a password here."),
+    ),
+    "oauth_token_expired": (
+        _lt("%(host)s refused the sign-in of %(login)s: its access token has expired (%(reason)s)."),
+        _lt("Access tokens last about an hour; renewing this one failed or was not tried in time."),
+        _lt("Sign in again with the provider."),
+    ),
+    "oauth_token_revoked": (
+        _lt("%(host)s refused the sign-in of %(login)s (%(reason)s)."),
+        _lt(
+            "The sign-in was revoked at the provider (password changed, access removed), or it was made "
+            "for another mailbox than %(login)s."
+        ),
+        _lt("Sign in again with the provider, as %(login)s."),
+    ),
+    "oauth_scope_missing": (
+        _lt("%(host)s refused the sign-in of %(login)s: it does not grant access to mail (%(reason)s)."),
+        _lt(
+            "Mail access was not granted at sign-in, or the provider's administrator does not allow this "
+            "application to read or send mail."
+        ),
+        _lt("Sign in again and grant access to mail; ask the provider's administrator if the option is missing."),
+    ),
     "login_delay": (
         _lt("%(host)s allows a login to this mailbox only every so often, and refused this one (%(reason)s)."),
         _lt(

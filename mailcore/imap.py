@@ -84,13 +84,15 @@ def login(client, probe):
         offered.append("LOGIN-COMMAND")
     name = sasl.choose(offered, probe)
     password = settings.password.reveal()
+    mechanism = None
     try:
         if name == "LOGIN-COMMAND":
             # A UTF-8 literal keeps non-ASCII passwords intact where a quoted string cannot hold them.
             client.literal = password.encode("utf-8")
             typ, data = client._simple_command("LOGIN", client._quote(settings.login))
         else:
-            typ, data = _authenticate(client, sasl.Mechanism(name, settings.login, password))
+            mechanism = sasl.Mechanism(name, settings.login, password)
+            typ, data = _authenticate(client, mechanism)
         if typ != "OK":
             raise imaplib.IMAP4.error(data[-1].decode("utf-8", "replace") if data and data[-1] else typ)
         client.state = "AUTH"
@@ -98,8 +100,9 @@ def login(client, probe):
         raise
     except imaplib.IMAP4.error as error:
         reason = _reason(error)
-        code = "server_busy" if "[UNAVAILABLE]" in reason or "[INUSE]" in reason else "auth_failed"
-        raise probe.fail(code, reason=reason) from None
+        if "[UNAVAILABLE]" in reason or "[INUSE]" in reason:
+            raise probe.fail("server_busy", reason=reason) from None
+        raise sasl.refused(probe, mechanism, reason) from None
     # Servers may change their capabilities at login; most announce the new ones in the reply.
     client._get_capabilities()
     probe.facts["capabilities"] = [name for name in client.capabilities if not name.startswith("AUTH=")]

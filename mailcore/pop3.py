@@ -6,6 +6,9 @@ import poplib
 from . import sasl
 from .probe import ProbeClient
 
+# RFC 2449 3: a command line, CRLF included, is at most 255 octets.
+MAX_COMMAND = 255
+
 
 class _POP3(ProbeClient, poplib.POP3):
     def __init__(self, probe):
@@ -26,6 +29,8 @@ def _failure(probe, error, default):
     reason = _text(error)
     if reason == "-ERR EOF":
         return probe.fail("connection_closed")
+    if reason == "line too long":  # poplib's own words for a line beyond its limit
+        return probe.fail("protocol_error", reason=reason)
     if "[IN-USE]" in reason:
         return probe.fail("mailbox_unavailable", reason=reason)
     if "[LOGIN-DELAY]" in reason:
@@ -87,11 +92,14 @@ def login(client, probe):
         raise sasl.unavailable(advertised + _apop_offered(client), probe)
     for index, name in enumerate(names):
         probe.facts["login_method"] = name
+        mechanism = sasl.Mechanism(name, settings.login, settings.password.reveal())
         try:
-            _login_with(client, name, settings)
+            _login_with(client, mechanism)
             return
         except poplib.error_proto as error:
             failure = _failure(probe, error, "auth_failed")
+        if failure.code == "auth_failed":
+            failure = sasl.refused(probe, mechanism, failure.params["reason"])
         apop_refused = name == "APOP" and failure.code == "auth_failed"
         if apop_refused and index + 1 < len(names):
             continue  # a greeting's timestamp promises no APOP secret for this login: try the next method
@@ -116,23 +124,30 @@ def _login_order(client, advertised, settings):
     return names
 
 
-def _login_with(client, name, settings):
-    password = settings.password.reveal()
-    if name == "APOP":
-        client.apop(settings.login, password)
-    elif name == "USER":
-        client.user(settings.login)
+def _login_with(client, mechanism):
+    login, password = mechanism.login.decode("utf-8"), mechanism.password.decode("utf-8")
+    if mechanism.name == "APOP":
+        client.apop(login, password)
+    elif mechanism.name == "USER":
+        client.user(login)
         client.pass_(password)
     else:
-        _authenticate(client, sasl.Mechanism(name, settings.login, password))
+        _authenticate(client, mechanism)
 
 
 def _authenticate(client, mechanism):
-    """RFC 5034 AUTH: poplib has no SASL, so speak it over poplib's own line primitives."""
+    """RFC 5034 AUTH: poplib has no SASL, so speak it over poplib's own line primitives. The first
+    message goes on the command line unless that would pass the 255 octets of a POP3 command (RFC 2449;
+    an access token alone is often longer): then it answers the server's first, empty challenge."""
     initial = mechanism.initial()
     command = f"AUTH {mechanism.name}"
+    pending = []
     if initial is not None:
-        command += " " + (base64.b64encode(initial).decode() or "=")
+        encoded = base64.b64encode(initial).decode() or "="
+        if len(command) + 1 + len(encoded) + 2 <= MAX_COMMAND:
+            command += " " + encoded
+        else:
+            pending.append(initial)
     client._putcmd(command)
     while True:
         line, _octets = client._getline()
@@ -140,7 +155,8 @@ def _authenticate(client, mechanism):
             return
         if not line.startswith(b"+"):
             raise poplib.error_proto(line)
-        answer = mechanism.respond(base64.b64decode(line[1:].strip()))
+        challenge = sasl.decode(line[1:].strip())
+        answer = pending.pop() if pending else mechanism.respond(challenge)
         client._putcmd(base64.b64encode(answer).decode())
 
 

@@ -2,9 +2,10 @@
 
 A hostile or broken server can put anything in a reply: NUL bytes (PostgreSQL refuses them, so a
 field write would fail and take a cron run down with it), other control characters, lone
-surrogates, megabytes of text, or the password it was just sent, echoed back as typed, base64
-encoded (LOGIN, or the whole AUTH PLAIN blob), with its spaces collapsed by whoever shortened the
-reply, or cut off at the end. ``sanitize`` removes all of that, whatever the value's shape.
+surrogates, megabytes of text, or the password or access token it was just sent, echoed back as
+typed, base64 encoded (LOGIN, or the whole AUTH PLAIN, XOAUTH2 or OAUTHBEARER blob), with its
+spaces collapsed by whoever shortened the reply, or cut off at the end. ``sanitize`` removes all of
+that, whatever the value's shape.
 """
 
 import base64
@@ -49,13 +50,20 @@ def _one_line(text):
 
 
 def _secret_forms(password, login):
-    """The password as a server could echo it, longest first: as typed and base64-encoded, alone
-    (AUTH LOGIN) or inside the AUTH PLAIN message, each as the cleaning above leaves it."""
+    """The password (or access token) as a server could echo it, longest first: as typed and
+    base64-encoded, alone (AUTH LOGIN) or inside the AUTH PLAIN, XOAUTH2 or OAUTHBEARER message, each
+    as the cleaning above leaves it."""
     if not password:
         return ()
     raw = password.encode("utf-8")
-    plain = b"\0" + (login or "").encode("utf-8") + b"\0" + raw
-    forms = {_one_line(password), base64.b64encode(raw).decode(), base64.b64encode(plain).decode()}
+    user = (login or "").encode("utf-8")
+    messages = (
+        b"\0" + user + b"\0" + raw,
+        b"user=" + user + b"\x01auth=Bearer " + raw + b"\x01\x01",
+        b"n,a=" + user.replace(b"=", b"=3D").replace(b",", b"=2C") + b",\x01auth=Bearer " + raw + b"\x01\x01",
+    )
+    forms = {_one_line(password), base64.b64encode(raw).decode()}
+    forms.update(base64.b64encode(message).decode() for message in messages)
     return tuple(sorted((form for form in forms if form), key=len, reverse=True))
 
 

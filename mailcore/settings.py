@@ -1,10 +1,15 @@
 """What a check needs to know about one server, with the password kept out of every repr."""
 
 import dataclasses
+import re
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 PROTOCOLS = ("smtp", "imap", "pop3")
 TLS_POLICIES = ("verify", "pin", "any")
+# What ``password`` holds: a password, or an OAuth 2 access token (a sign-in with the provider).
+AUTH_KINDS = ("password", "oauth2")
+# RFC 6750 b64token: what a bearer token may contain, so it cannot add fields to the SASL message.
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 # Implicit TLS / STARTTLS-or-plain ports per protocol (RFC 8314, RFC 6409).
 DEFAULT_PORTS = {
@@ -61,6 +66,11 @@ class ServerSettings:
 
     ``sender`` is the account address, used by SMTP's MAIL FROM/RCPT TO. ``auth_mechanism`` forces one
     login mechanism (as mail clients' "authentication method" does); empty picks the strongest offered.
+
+    ``auth`` says what the secret ``password`` is: "password", or "oauth2" for an access token from a
+    sign-in with the provider, sent with OAUTHBEARER where the server offers it, else XOAUTH2. For a
+    token, ``token_expires_at`` (Unix time, 0 unknown) and ``token_scope`` (the scopes granted, space
+    separated, "" unknown) let a refusal be told apart: expired, or granted without mail access.
     """
 
     protocol: str
@@ -81,6 +91,9 @@ class ServerSettings:
     # False: never connect to an address of this network (loopback, private, link-local, reserved), so
     # whoever may only reach mail servers on the internet cannot probe the Odoo host's neighbours.
     allow_internal: bool = True
+    auth: str = "password"
+    token_expires_at: float = 0.0
+    token_scope: str = ""
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
@@ -89,6 +102,8 @@ class ServerSettings:
             raise ValueError(f"security must be one of {SECURITY_MODES}")
         if self.tls_policy not in TLS_POLICIES:
             raise ValueError(f"tls_policy must be one of {TLS_POLICIES}")
+        if self.auth not in AUTH_KINDS:
+            raise ValueError(f"auth must be one of {AUTH_KINDS}")
         if not isinstance(self.password, Secret):
             object.__setattr__(self, "password", Secret(self.password))
         if not 0 < int(self.port) < 65536:
@@ -96,6 +111,11 @@ class ServerSettings:
         for value in (self.host, self.address, self.login, self.sender, self.password.reveal()):
             if "\r" in value or "\n" in value:
                 raise ValueError("CR and LF are not allowed in server settings")
+        if self.auth == "oauth2":
+            if self.password and not _BEARER_TOKEN.fullmatch(self.password.reveal()):
+                raise ValueError("an access token holds only the characters of RFC 6750 (b64token)")
+            if "\x01" in self.login:
+                raise ValueError("control characters are not allowed in the login")
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -10,6 +10,7 @@ from . import limits, sasl
 from .probe import SessionClient
 
 _BUSY = {421, 450, 451, 452, 454}
+MAX_COMMAND = 512
 # RFC 3463 enhanced status codes: X.7.0 (and Microsoft's X.7.57) say "authenticate first";
 # X.1.7 / X.1.8 blame the sender's address.
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -133,6 +134,8 @@ def login(client, probe):
     settings = probe.settings
     probe.enter("auth")
     offered = probe.facts["auth_mechanisms"]
+    if settings.auth == "oauth2" and not offered:
+        raise sasl.unavailable(offered, probe)  # a sign-in is a login: without AUTH it cannot be checked
     if not settings.login or not offered:
         probe.facts["login_method"] = None
         if settings.password and probe.facts.get("starttls_offered") and not probe.facts.get("login_before_send"):
@@ -143,18 +146,27 @@ def login(client, probe):
     name = sasl.choose(offered, probe)
     mechanism = sasl.Mechanism(name, settings.login, settings.password.reveal())
     initial = mechanism.initial()
-    command = name if initial is None else f"{name} {base64.b64encode(initial).decode() or '='}"
+    command, pending = name, []
+    if initial is not None:
+        encoded = base64.b64encode(initial).decode() or "="
+        # The first message goes on the command line while that stays within a command line's 512 octets
+        # (RFC 5321 4.5.3.1.4; an access token alone is often longer), else after the first, empty 334.
+        if len(f"AUTH {name} {encoded}\r\n") <= MAX_COMMAND:
+            command = f"{name} {encoded}"
+        else:
+            pending.append(initial)
     code, message = client.docmd("AUTH", command)
     while code == 334:
-        answer = mechanism.respond(base64.b64decode(message))
+        challenge = sasl.decode(message)
+        answer = pending.pop() if pending else mechanism.respond(challenge)
         code, message = client.docmd(base64.b64encode(answer).decode())
     if code in (235, 503):  # 503: already authenticated
         return
     if code in _BUSY:
         raise probe.fail("server_busy", reason=_reason(code, message))
     if code == 504:
-        raise probe.fail("auth_mechanism_unavailable", offered=", ".join(offered))
-    raise probe.fail("auth_failed", reason=_reason(code, message))
+        raise sasl.unavailable(offered, probe)
+    raise sasl.refused(probe, mechanism, _reason(code, message))
 
 
 def check(client, probe):

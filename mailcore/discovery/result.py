@@ -11,12 +11,13 @@ SOURCE_REASON = _lt("%(source)s: %(reason)s")
 NO_ANSWER = _lt("no answer in time")
 BUNDLED = _lt("Thunderbird's provider database")
 SIGN_IN_ONLY = _lt(
-    "%(provider)s (found %(origin)s) accepts no password from mail programs, only a sign-in with its "
-    "own page (OAuth2), which this addon does not offer yet."
+    "%(provider)s (found %(origin)s) accepts no password from mail programs, only a sign-in on its "
+    "own page (OAuth2)."
 )
-# The settings a check depends on, besides the password discovery was given.
+# The settings a check depends on, besides the password discovery was given (and that it was a password).
 _CHECKED = tuple(
-    "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile".split()
+    "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile "
+    "auth".split()
 )
 
 
@@ -38,6 +39,26 @@ class DiscoveryResult:
         if self.configuration is None or self.configuration.oauth_only:
             return False
         return not self.password_given or (self.check is not None and self.check.ok)
+
+    @property
+    def found(self):
+        """The configuration the answer is about: the winner, else the best one found; None when nothing was."""
+        return self.configuration or (self.candidates[0] if self.candidates else None)
+
+    @property
+    def oauth_provider(self):
+        """The sign-in that serves this mailbox, "microsoft" or "google" (Odoo's ``microsoft_outlook``,
+        ``google_gmail``), known from the bundled provider data for the address's domain or for the
+        provider its MX records name (Microsoft 365, Google Workspace); None otherwise."""
+        found = self.found
+        return (found.sign_in or None) if found is not None else None
+
+    @property
+    def password_works(self):
+        """Whether a password can still log in to this mailbox: False where only the sign-in does
+        (Microsoft), True elsewhere, Google included (an app password; ``app_password_url`` says where)."""
+        found = self.found
+        return found is None or not found.oauth_only
 
     def check_of(self, outgoing, incoming):
         """The winner's passed check when ``outgoing`` and ``incoming`` (ServerSettings, None for a side

@@ -5,11 +5,12 @@ or by hand with ``make servers``; their description (ports, users, CA, logs) is 
 file named by the ``EMAIL_ACCOUNT_TEST_SERVERS`` environment variable.
 """
 
-import importlib.util
 import json
 import os
 
 import pytest
+
+from accounts import harness_client
 
 SERVERS_ENV = "EMAIL_ACCOUNT_TEST_SERVERS"
 
@@ -34,10 +35,7 @@ def servers():
 @pytest.fixture(scope="session")
 def harness(servers):
     """The harness client (tests/harness/mailharness/client.py, standard library only) as a module."""
-    spec = importlib.util.spec_from_file_location("email_account_harness", servers["harness"])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return harness_client(servers)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import faultservers
-from accounts import settings_for
+from accounts import GMAIL_SCOPE, harness_client, settings_for, with_token
 from mailcore import ERROR_CODES, ServerSettings, check_server
 
 # Reachable only by leaving this machine, which tests may not do.
@@ -36,6 +36,16 @@ def handshake_alert(conn, stopping):
     """Reads the ClientHello and answers with a fatal TLS handshake_failure alert."""
     conn.recv(4096)
     conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
+
+
+def signed_in(servers, scope=GMAIL_SCOPE, expire=False, **changes):
+    """An IMAP check with a token from the harness OAuth server (expired there first when asked)."""
+    harness = harness_client(servers)
+    token = harness.oauth_sign_in(servers, scope=scope)
+    if expire:
+        harness.oauth_expire(servers, token["access_token"])
+        changes["token_expires_at"] = time.time() - 1
+    return check_server(with_token(servers, "imap", "ssl", token, **changes))
 
 
 def logged_in_a_moment_ago():
@@ -77,6 +87,14 @@ SCENARIOS = {
     ),
     "apop_refused": lambda servers: fault(faultservers.mailutils_pop3(), "pop3", safe_logon=True),
     "login_delay": lambda servers: fault(logged_in_a_moment_ago(), "pop3"),
+    "oauth_unavailable": lambda servers: check_server(
+        settings_for(servers, "imap", "ssl", auth="oauth2", password="a-token")
+    ),
+    "oauth_token_expired": lambda servers: signed_in(servers, expire=True),
+    "oauth_token_revoked": lambda servers: check_server(
+        settings_for(servers, "imap", "ssl", instance="oauth", auth="oauth2", password="never-issued")
+    ),
+    "oauth_scope_missing": lambda servers: signed_in(servers, scope="openid email"),
     "auth_required_before_send": lambda servers: check_server(
         ServerSettings("smtp", "127.0.0.1", servers["smtp"]["popbeforesmtp"], "none", sender="nobody@example.test")
     ),

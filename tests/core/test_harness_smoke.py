@@ -385,3 +385,79 @@ def test_deliver_then_read(servers, deliver, user_key):
         assert any(msgid.encode() in b"\r\n".join(pop.top(i, 0)[1]) for i in range(1, count + 1))
     finally:
         pop.quit()
+
+
+def _xoauth2(user, token):
+    return f"user={user}\1auth=Bearer {token}\1\1".encode()
+
+
+def _imap_token_login(servers, token, mechanism="XOAUTH2"):
+    user = servers["users"][servers["oauth"]["user"]]["login"]
+    blob = _xoauth2(user, token) if mechanism == "XOAUTH2" else f"n,a={user},\1auth=Bearer {token}\1\1".encode()
+    port = servers["dovecot"][servers["oauth"]["instance"]]["imaps"]
+    with imaplib.IMAP4_SSL(servers["hostname"], port, ssl_context=ca_context(servers), timeout=TIMEOUT) as client:
+        try:
+            return client.authenticate(mechanism, lambda challenge: b"" if challenge else blob)[0]
+        except imaplib.IMAP4.error:
+            return "NO"
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_oauth_server_tokens_open_the_oauth_dovecot(servers, harness, mechanism):
+    """A signed-in token logs in; after expiry it does not, a refreshed one does, a revoked grant never."""
+    harness.oauth_settings(servers)
+    token = harness.oauth_sign_in(servers)
+    assert _imap_token_login(servers, token["access_token"], mechanism) == "OK"
+    harness.oauth_expire(servers, token["access_token"])
+    assert _imap_token_login(servers, token["access_token"], mechanism) == "NO"
+    fresh = harness.oauth_token(servers, grant_type="refresh_token", refresh_token=token["refresh_token"])
+    assert _imap_token_login(servers, fresh["access_token"], mechanism) == "OK"
+    harness.oauth_revoke(servers, fresh["refresh_token"])
+    assert _imap_token_login(servers, fresh["access_token"], mechanism) == "NO"
+    with pytest.raises(OSError, match="400"):
+        harness.oauth_token(servers, grant_type="refresh_token", refresh_token=token["refresh_token"])
+
+
+@pytest.fixture
+def oauth_defaults(servers, harness):
+    """The OAuth server's settings back to their defaults after the test, whatever it changed."""
+    yield
+    harness.oauth_settings(servers)
+
+
+def test_oauth_dovecot_wants_the_mail_scope_and_the_right_user(servers, harness, oauth_defaults):
+    harness.oauth_settings(servers, scope="openid profile")
+    assert _imap_token_login(servers, harness.oauth_sign_in(servers)["access_token"]) == "NO"
+    harness.oauth_settings(servers, user=servers["users"]["bob"]["login"])
+    assert _imap_token_login(servers, harness.oauth_sign_in(servers)["access_token"]) == "NO"
+    harness.oauth_settings(servers, consent="deny")
+    with pytest.raises(harness.HarnessError, match="access_denied"):
+        harness.oauth_sign_in(servers)
+    harness.oauth_settings(servers)
+    # The provider's names for mail access count as the mail scope.
+    token = harness.oauth_sign_in(servers, scope="offline_access https://outlook.office.com/IMAP.AccessAsUser.All")
+    assert _imap_token_login(servers, token["access_token"]) == "OK"
+
+
+def test_oauth_dovecot_refuses_a_password_as_token(servers):
+    assert _imap_token_login(servers, servers["users"]["alice"]["password"]) == "NO"
+
+
+def test_oauth_server_answers_a_browser_over_plain_http_with_the_same_grants(servers, harness):
+    """A code from the HTTP port (Microsoft's path, as stock microsoft_outlook builds it) is redeemed at
+    the HTTPS token endpoint, and its token opens the oauth Dovecot."""
+    import urllib.parse
+
+    oauth = servers["oauth"]
+    query = urllib.parse.urlencode(
+        {"client_id": oauth["client_id"], "redirect_uri": "http://localhost/confirm", "scope": "offline_access "
+         "https://outlook.office.com/IMAP.AccessAsUser.All", "response_type": "code", "state": "{}"}
+    )
+    with socket.create_connection(("127.0.0.1", int(oauth["http_url"].rsplit(":", 1)[1])), timeout=TIMEOUT) as conn:
+        path = urllib.parse.urlsplit(oauth["microsoft_endpoint_http"]).path
+        conn.sendall(f"GET {path}authorize?{query} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+        reply = conn.makefile("rb").read().decode()
+    location = next(line.split(" ", 1)[1] for line in reply.splitlines() if line.startswith("Location:"))
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+    token = harness.oauth_token(servers, grant_type="authorization_code", code=code, redirect_uri="http://localhost/confirm")
+    assert _imap_token_login(servers, token["access_token"]) == "OK"

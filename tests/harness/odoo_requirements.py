@@ -28,4 +28,3 @@ def odoo_requirements(path):
                 requirement.marker = None
                 wanted.append(str(requirement))
     return wanted + ADDED
-

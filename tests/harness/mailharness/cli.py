@@ -11,7 +11,7 @@ Commands (run with the repository's ``.venv/bin/python``)::
 
 What ``start`` brings up (all on 127.0.0.1):
 
-* five Dovecot 2.3 instances (``main``, ``plainonly``, ``expired``, ``wronghost``,
+* Dovecot 2.3 instances (``main``, ``plainonly``, ``expired``, ``wronghost``,
   ``selfsigned``), each with imap/imaps/pop3/pop3s/submission/submissions ports,
   its own config, base_dir and log inside the state dir;
 * one Python process running aiosmtpd servers: ``sink`` (records every message
@@ -24,6 +24,9 @@ What ``start`` brings up (all on 127.0.0.1):
   only for logged-in clients, ``smtpd_delay_reject`` and sender login maps with
   ``reject_sender_login_mismatch``; what it accepts goes to the ``sink``. Its
   services (``POSTFIX_SERVICES``) differ in what refuses a client that did not log in;
+* a small OAuth 2 authorization server over HTTPS (``oauthserver.py``: authorize, token, refresh,
+  introspection, revoke; behind Microsoft's and Google's paths) and a sixth Dovecot instance, ``oauth``,
+  whose ``oauth2`` passdb checks XOAUTH2 / OAUTHBEARER access tokens by its introspection;
 * a throwaway CA and certificates (good, expired, wrong host, self-signed).
 
 Ports: see ``layout.py`` (base = ``--base-port`` / ``$HARNESS_BASE_PORT``, default 21000).
@@ -47,8 +50,10 @@ import sys
 import time
 from pathlib import Path
 
+from .certs import cert_paths
 from .client import HarnessError, deliver, forget_pop_logins
-from .layout import DEFAULT_STATE_DIR, DOVECOT_INSTANCES, Layout
+from .layout import DEFAULT_STATE_DIR, DOVECOT_INSTANCES, HOST, OAUTH_USER, USERS, Layout
+from .oauthserver import serve as oauth_serve
 from .processes import harness_processes, log, port_open, stop
 from .smtpservers import smtp_serve
 from .start import start
@@ -103,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     add("stop", "stop everything started from the state dir")
     add("status", "list the harness processes and ports")
     add("smtp-serve", "internal: the aiosmtpd process")
+    add("oauth-serve", "internal: the OAuth 2 authorization server process")
     add("forget-pop-logins", "make popbeforesmtp forget the POP3 logins seen so far")
     p = add("deliver", "store a message in a mailbox with doveadm save")
     p.add_argument("--instance", default="main", choices=list(DOVECOT_INSTANCES))
@@ -125,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
             forget_pop_logins(layout.servers_json)
         elif args.command == "smtp-serve":
             smtp_serve(layout)
+        elif args.command == "oauth-serve":
+            good = cert_paths(layout)["good"]
+            user = USERS[OAUTH_USER]["login"]
+            oauth_serve(HOST, layout.oauth_port(), layout.oauth_http_port(), good["cert"], good["key"], user)
         elif args.command == "deliver":
             for name in args.files:
                 data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()

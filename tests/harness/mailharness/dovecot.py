@@ -41,6 +41,41 @@ def write_passwd_file(layout: Layout) -> None:
     os.chmod(layout.passwd_file, 0o600)
 
 
+# The "oauth" instance checks access tokens (XOAUTH2, OAUTHBEARER) by the OAuth 2 server's introspection;
+# a refused token ends the login there, so a password sent as a token never reaches the passwd-file.
+OAUTH_PASSDB = """passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = @CONF@
+  result_failure = return-fail
+  result_internalfail = return-fail
+}
+"""
+
+
+def oauth_introspection_url(layout: Layout) -> str:
+    return f"https://{HOSTNAME}:{layout.oauth_port()}/oauth2/introspect"
+
+
+def write_oauth2_conf(layout: Layout, name: str, certs: dict) -> Path:
+    """dovecot-oauth2.conf.ext: tokens are checked by POSTing them to the introspection URL; a token is
+    valid while ``active`` is true, for the login named by ``username``, with the ``mail`` scope."""
+    path = layout.instance_dir(name) / "dovecot-oauth2.conf.ext"
+    path.write_text(
+        f"introspection_url = {oauth_introspection_url(layout)}\n"
+        "introspection_mode = post\n"
+        "force_introspection = yes\n"
+        f"tls_ca_cert_file = {certs['ca']['cert']}\n"
+        "username_attribute = username\n"
+        "active_attribute = active\n"
+        "active_value = true\n"
+        "scope = mail\n"
+        "timeout_msecs = 5000\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def render_dovecot_conf(layout: Layout, name: str, certs: dict) -> Path:
     kind, mechanisms = DOVECOT_INSTANCES[name]
     inst = layout.instance_dir(name)
@@ -62,7 +97,10 @@ def render_dovecot_conf(layout: Layout, name: str, certs: dict) -> Path:
         "PASSWD_FILE": str(layout.passwd_file),
         "MAIL_ROOT": str(mail_root_for(layout, name)),
         "RELAY_PORT": str(layout.smtp_ports()["sink"]),
+        "OAUTH_PASSDB": "",
     }
+    if "xoauth2" in mechanisms.split():
+        values["OAUTH_PASSDB"] = OAUTH_PASSDB.replace("@CONF@", str(write_oauth2_conf(layout, name, certs)))
     values.update({f"PORT_{p.upper()}": str(port) for p, port in layout.dovecot_ports(name).items()})
     conf = layout.dovecot_conf(name)
     conf.write_text(render_template(DOVECOT_TEMPLATE, values), encoding="utf-8")

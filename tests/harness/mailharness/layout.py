@@ -3,7 +3,8 @@
 Ports: base = ``--base-port`` / ``$HARNESS_BASE_PORT`` (default 21000); Dovecot instance
 number i (in the order of ``DOVECOT_INSTANCES``) uses base+10*i+0..6 for imap, imaps, pop3,
 pop3s, submission, submissions and its auth service (for Postfix); the Postfix services use
-base+60..63; sink, popbeforesmtp and smtps_aiosmtpd use base+90..92.
+base+60..63; sink, popbeforesmtp and smtps_aiosmtpd use base+90..92; the OAuth 2 server base+95
+(HTTPS) and base+96 (HTTP).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ USERS = {
 # DIGEST-MD5 is offered but not implemented by the core: a real server offering a mechanism it cannot use.
 ALL_MECHANISMS = "plain login cram-md5 scram-sha-1 scram-sha-256 apop digest-md5"
 PLAIN_MECHANISMS = "plain login"
+# Access tokens checked by the OAuth 2 server's introspection (passdb oauth2); passwords as elsewhere.
+OAUTH_MECHANISMS = "plain login xoauth2 oauthbearer"
+# The user the OAuth 2 server signs in unless told otherwise (oauthserver's /harness/settings).
+OAUTH_USER = "alice"
 
 # name -> (certificate kind, auth_mechanisms); the order fixes the port layout.
 DOVECOT_INSTANCES = {
@@ -42,6 +47,7 @@ DOVECOT_INSTANCES = {
     "expired": ("expired", ALL_MECHANISMS),
     "wronghost": ("wronghost", ALL_MECHANISMS),
     "selfsigned": ("selfsigned", ALL_MECHANISMS),
+    "oauth": ("good", OAUTH_MECHANISMS),
 }
 DOVECOT_PORTS = ("imap", "imaps", "pop3", "pop3s", "submission", "submissions", "auth")
 # Which of a Dovecot instance's ports serves each protocol and security mode (servers.json "services").
@@ -90,6 +96,7 @@ class Layout:
         self.sink_file = self.state_dir / "sink.jsonl"
         self.pop_forget_file = self.state_dir / "popbeforesmtp.forget"
         self.postfix_log = self.state_dir / "postfix.log"
+        self.oauth_log = self.state_dir / "oauth.log"
 
     def dovecot_ports(self, name: str) -> dict[str, int]:
         index = list(DOVECOT_INSTANCES).index(name)
@@ -100,6 +107,12 @@ class Layout:
 
     def postfix_ports(self) -> dict[str, int]:
         return {name: self.base_port + 60 + i for i, name in enumerate(POSTFIX_SERVICES)}
+
+    def oauth_port(self) -> int:
+        return self.base_port + 95
+
+    def oauth_http_port(self) -> int:
+        return self.base_port + 96
 
     def instance_dir(self, name: str) -> Path:
         return self.dovecot_dir / name
@@ -114,6 +127,8 @@ class Layout:
         ports = {f"dovecot {n} {p}": port for n in DOVECOT_INSTANCES for p, port in self.dovecot_ports(n).items()}
         ports.update({f"smtp {n}": port for n, port in self.smtp_ports().items()})
         ports.update({f"postfix {n}": port for n, port in self.postfix_ports().items()})
+        ports["oauth"] = self.oauth_port()
+        ports["oauth http"] = self.oauth_http_port()
         return ports
 
 

@@ -86,7 +86,7 @@ def _within(path: str, roots: list[str]) -> bool:
 def harness_processes(layout: Layout) -> list[dict]:
     """Every live process started from this state dir, also after a crash.
 
-    Matches the aiosmtpd process (``smtp-serve --state-dir DIR``) and Dovecot or
+    Matches the aiosmtpd and OAuth processes (``smtp-serve`` / ``oauth-serve --state-dir DIR``) and Dovecot or
     Postfix processes that are in a process group recorded in pids.json, or whose cwd
     or chroot lies in the state dir / mail roots (children keep the master's
     base_dir as cwd, login processes are chrooted into it), or whose command
@@ -107,7 +107,7 @@ def harness_processes(layout: Layout) -> list[dict]:
         cmd = info["cmdline"]
         # Dovecot's processes, Postfix's master and the daemons it starts (argv[0] is a bare daemon name).
         is_server = bool(cmd) and (is_dovecot_process(cmd[0]) or is_postfix_process(cmd[0]))
-        is_ours = "smtp-serve" in cmd and str(layout.state_dir) in cmd
+        is_ours = ("smtp-serve" in cmd or "oauth-serve" in cmd) and str(layout.state_dir) in cmd
         if is_ours or (
             is_server
             and (

@@ -11,12 +11,13 @@ from pathlib import Path
 from . import client
 from .certs import ensure_certs
 from .client import HarnessError
-from .dovecot import prepare_instance, write_passwd_file
+from .dovecot import oauth_introspection_url, prepare_instance, write_passwd_file
 from .layout import (
     DOVECOT_INSTANCES,
     HARNESS_DIR,
     HOST,
     HOSTNAME,
+    OAUTH_USER,
     POP_BEFORE_SMTP_WINDOW,
     SERVICES,
     USERS,
@@ -24,6 +25,7 @@ from .layout import (
     Layout,
     mail_root_for,
 )
+from .oauthserver import CLIENT_ID, CLIENT_SECRET, MAIL_SCOPE
 from .postfix import POSTFIX_DAEMON_DIR, POSTFIX_SENDER_LOGINS, prepare_postfix
 from .processes import log, port_free, rotate, spawn, stop, wait_for_ports, which, write_json
 from .smtpservers import write_smtp_config
@@ -63,6 +65,11 @@ def start(layout: Layout) -> Path:
         rotate(layout.smtp_log)
         command = [sys.executable, str(CLI_SCRIPT), "smtp-serve", "--state-dir", str(layout.state_dir)]
         spawn(layout, processes, "aiosmtpd", command, layout.state_dir, layout.smtp_log)
+
+        # The OAuth 2 server before Dovecot: the "oauth" instance asks it about every token.
+        rotate(layout.oauth_log)
+        command = [sys.executable, str(CLI_SCRIPT), "oauth-serve", "--state-dir", str(layout.state_dir)]
+        spawn(layout, processes, "oauth", command, layout.state_dir, layout.oauth_log)
 
         for name in DOVECOT_INSTANCES:
             conf = prepare_instance(layout, name, certs)
@@ -117,6 +124,8 @@ def servers_description(layout: Layout, certs: dict) -> dict:
             "sender_logins": POSTFIX_SENDER_LOGINS,
             "log": str(layout.postfix_log),
         },
+        # The OAuth 2 server (oauthserver.py) and the Dovecot instance that takes its tokens.
+        "oauth": oauth_description(layout),
         "sink_file": str(layout.sink_file),
         "smtp_log": str(layout.smtp_log),
         "pop_before_smtp_window": POP_BEFORE_SMTP_WINDOW,
@@ -125,4 +134,31 @@ def servers_description(layout: Layout, certs: dict) -> dict:
         "doveadm": which("doveadm"),
         # Loaded by path by the tests of both tiers (standard library only): deliver, forget_pop_logins.
         "harness": str(Path(client.__file__).resolve()),
+    }
+
+
+def oauth_description(layout: Layout) -> dict:
+    """servers.json "oauth": where the OAuth 2 server answers (Microsoft's and Google's paths), its client,
+    the user it signs in, and the Dovecot instance ("oauth") that takes its tokens."""
+    url = f"https://{HOSTNAME}:{layout.oauth_port()}"
+    http_url = f"http://{HOSTNAME}:{layout.oauth_http_port()}"
+    return {
+        "url": url,
+        "microsoft_endpoint": f"{url}/common/oauth2/v2.0/",
+        # The same server and grants over plain HTTP, for a browser that does not trust the harness CA.
+        "http_url": http_url,
+        "microsoft_endpoint_http": f"{http_url}/common/oauth2/v2.0/",
+        "google_auth_url": f"{url}/o/oauth2/v2/auth",
+        "google_token_url": f"{url}/token",
+        "introspection_url": oauth_introspection_url(layout),
+        "revoke_url": f"{url}/revoke",
+        "settings_url": f"{url}/harness/settings",
+        "expire_url": f"{url}/harness/expire",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "scope": MAIL_SCOPE,
+        "user": OAUTH_USER,
+        "login": USERS[OAUTH_USER]["login"],
+        "instance": "oauth",
+        "log": str(layout.oauth_log),
     }
