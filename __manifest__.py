@@ -1,6 +1,6 @@
 {
     "name": "Email Accounts",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.3.0",
     "category": "Productivity/Discuss",
     "summary": "Set up a mailbox for sending and receiving in one guided, checked step",
     "author": "email_account contributors",
@@ -15,6 +15,8 @@
         "wizards/email_account_password_views.xml",
         "wizards/email_account_setup_views.xml",
         "views/email_account_views.xml",
+        "views/ir_mail_server_views.xml",
+        "views/fetchmail_server_views.xml",
         "views/email_account_menus.xml",
     ],
     "uninstall_hook": "uninstall_hook",

@@ -186,13 +186,14 @@ CERTIFICATE_CODES = frozenset(
 EXPLANATION = _lt("%(what)s Likely cause: %(cause)s %(fix)s")
 
 
-def explain(code, params, gettext=identity):
+def explain(code, params, gettext=identity, explanations=None):
     """The one-line explanation of ``code``: what failed, likely cause, what to change.
 
-    English by default; the addon passes its translation function as ``gettext``.
+    English by default; the addon passes its translation function as ``gettext``, and its own table
+    (code -> the three sentences) for failures only it knows of as ``explanations``.
     """
     values = Defaults(params)
-    what, cause, fix = (render(part, values, gettext) for part in EXPLANATIONS[code])
+    what, cause, fix = (render(part, values, gettext) for part in (explanations or EXPLANATIONS)[code])
     return render(EXPLANATION, {"what": what, "cause": cause, "fix": fix}, gettext)
 
 

@@ -11,7 +11,8 @@ from odoo.tools import escape_psql, plaintext2html
 from .. import mailcore
 from ..mailcore.text import render
 from .email_account_check import check_arguments, check_report, report_text, server_settings
-from .email_account_sides import SIDES, side_fields
+from .email_account_flow import CHECK_CLEARS, explain_flow, stored_params
+from .email_account_sides import ROUTE_FIELDS, SIDES, side_fields
 
 # Seconds all the checks of one click may take together: below the web request limit (120 s by default).
 ACTION_CHECK_BUDGET = 90
@@ -21,20 +22,27 @@ CRON_BATCH_SIZE = 50
 CRON_BATCH_BUDGET = 60
 # Besides the mixin's settings, the fields whose change must reach the linked ir.mail_server / fetchmail.server.
 _SERVER_FIELDS = {"active"}
+# Settings a passing check proved: a change to any of them leaves the account "Not Checked" until checked again.
+CHECKED_FIELDS = frozenset(
+    {*ROUTE_FIELDS, "password", "password_input", "use_for_sending", "use_for_receiving", "smtp_login_before_send"}
+)
 # Written by the addon only (as superuser): the links to the stock servers and what checks and mail flow found.
 ADDON_FIELDS = frozenset(
     {
         "mail_server_id",
         "fetchmail_server_id",
         "check_state",
+        "state",
         "last_check_date",
         "last_check_message",
         "last_send_date",
         "last_send_error",
         "send_failure_code",
+        "send_failure_params",
         "last_fetch_date",
         "last_fetch_error",
         "fetch_failure_code",
+        "fetch_failure_params",
         "imported_count",
     }
 )
@@ -56,23 +64,34 @@ class EmailAccount(models.Model):
         "fetchmail.server", "Incoming Mail Server", readonly=True, copy=False, ondelete="set null"
     )
     check_state = fields.Selection(
-        [("never", "Never Checked"), ("ok", "Working"), ("failed", "Failed")],
+        [("never", "Not Checked"), ("ok", "Working"), ("failed", "Failed")],
         "Check Status",
         default="never",
         required=True,
         readonly=True,
         copy=False,
-        help="Changes between Working and Failed are posted on the chatter, which notifies the followers.",
+        help="The last connection check. Changing a server setting or the password makes it Not Checked until "
+        "the next check. Changes between Working and Failed are posted on the chatter, which notifies the followers.",
+    )
+    state = fields.Selection(
+        [("never", "Not Checked"), ("ok", "Working"), ("attention", "Needs Attention"), ("failed", "Failed")],
+        "Status",
+        compute="_compute_state",
+        store=True,
+        help="The last check and the mail flow together: Needs Attention when sending or receiving failed since "
+        "(a refused sender, mail that could not be placed, a server error), until it works again.",
     )
     last_check_date = fields.Datetime("Last Check", readonly=True, copy=False)
     last_check_message = fields.Text("Last Check Result", readonly=True, copy=False)
     # Mail flow: how Odoo's own sending and fetching through the linked servers last went.
     last_send_date = fields.Datetime("Last Sent", readonly=True, copy=False)
-    last_send_error = fields.Text("Sending Problem", readonly=True, copy=False)
     send_failure_code = fields.Char(readonly=True, copy=False, help="The kind of the current sending failure.")
+    send_failure_params = fields.Json(readonly=True, copy=False)
+    last_send_error = fields.Text("Sending Problem", compute="_compute_flow_errors")
     last_fetch_date = fields.Datetime("Last Fetched", readonly=True, copy=False)
-    last_fetch_error = fields.Text("Receiving Problem", readonly=True, copy=False)
     fetch_failure_code = fields.Char(readonly=True, copy=False, help="The kind of the current receiving failure.")
+    fetch_failure_params = fields.Json(readonly=True, copy=False)
+    last_fetch_error = fields.Text("Receiving Problem", compute="_compute_flow_errors")
     imported_count = fields.Integer("Messages Imported", readonly=True, copy=False)
 
     _sql_constraints = [
@@ -138,12 +157,57 @@ class EmailAccount(models.Model):
             vals = dict(vals)
             self.check_access("write")
             self.sudo().write({"password": vals.pop("password")})
+        checked = CHECKED_FIELDS & vals.keys() if "check_state" not in vals else set()
+        before = {account.id: account._values_of(checked) for account in self}
         result = super().write(vals)
+        # A check proved the settings it ran with: after a change, no "Working" from an older one.
+        if checked:
+            self.filtered(lambda account: account._values_of(checked) != before[account.id])._forget_check()
         if "company_id" in vals:
             self.check_access("write")  # record rules again, on the new company: only to one of the user's
         if not vals.keys().isdisjoint(self._linked_server_fields()):
             self._sync_linked_servers()
         return result
+
+    def _values_of(self, names):
+        """The values of the fields ``names``; a password typed is a change whatever it was before."""
+        self.ensure_one()
+        return {name: True if name.startswith("password") else self[name] for name in names}
+
+    def _forget_check(self):
+        checked = self.filtered(lambda account: account.check_state != "never")
+        if checked:
+            checked.sudo().write({"check_state": "never"})
+
+    @api.depends("check_state", "send_failure_code", "fetch_failure_code", "use_for_sending", "use_for_receiving")
+    def _compute_state(self):
+        for account in self:
+            if account.check_state == "failed":
+                account.state = "failed"
+            elif any(account[f"{direction}_failure_code"] for direction in account._flow_directions()):
+                account.state = "attention"
+            else:
+                account.state = account.check_state
+
+    @api.depends("email", "send_failure_code", "send_failure_params", "fetch_failure_code", "fetch_failure_params")
+    @api.depends_context("lang")
+    def _compute_flow_errors(self):
+        for account in self:
+            for side in SIDES.values():
+                code = account[f"{side.direction}_failure_code"]
+                params = account[f"{side.direction}_failure_params"] or {}
+                account[f"last_{side.direction}_error"] = code and account._flow_failure_text(side.name, code, params)
+
+    def _flow_directions(self):
+        """The mail flow directions in use: "send", "fetch"."""
+        self.ensure_one()
+        return [side.direction for side in SIDES.values() if self[side.use_field]]
+
+    def _flow_failure_text(self, side, code, params):
+        """A stored flow failure in the reader's language; one written before codes were stored shows its
+        words of then (see migrations/18.0.1.3.0)."""
+        reason = params["text"] if params.keys() == {"text"} else explain_flow(code, params, self.env._)
+        return self._mail_flow_error(side, reason)
 
     @api.model
     def _refuse_addon_fields(self, vals):
@@ -217,6 +281,28 @@ class EmailAccount(models.Model):
             },
         }
 
+    def action_check_from_server(self):
+        """The test button of a linked stock server: this account's check, recorded as a check of the
+        account and shown with its report. Not raised, as stock raises its failures: the account keeps
+        the failed check (a raise would roll its record back)."""
+        self.check_access("write")
+        self.ensure_one()
+        ok = self._run_checks_and_record(ACTION_CHECK_BUDGET).get(self.id)
+        if ok is None:
+            names = self.display_name
+            raise UserError(self.env._("Not checked, time ran out: %(names)s. Check them again.", names=names))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Checked with the settings of email account %(account)s", account=self.email),
+                "message": self.last_check_message,
+                "type": "success" if ok else "danger",
+                "sticky": not ok,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def _run_checks_and_record(self, budget):
         """Check these accounts with bounded concurrency under ``budget`` seconds, then record each result.
 
@@ -249,6 +335,10 @@ class EmailAccount(models.Model):
         previous, state, name = self.check_state, "ok" if ok else "failed", self.display_name
         now = fields.Datetime.now()
         self.sudo().write({"check_state": state, "last_check_date": now, "last_check_message": message})
+        if ok:
+            for side in SIDES.values():
+                if self[f"{side.direction}_failure_code"] in CHECK_CLEARS:
+                    self._mail_flow_succeeded(side.name, checked=True)
         if previous != "never" and previous != state:
             if ok:
                 title = self.env._("%(account)s works again.", account=name)
@@ -315,7 +405,7 @@ class EmailAccount(models.Model):
         try:
             return mailcore.open_session(settings, self.timeout, login_first=login_first)
         except mailcore.CheckFailure as failure:
-            self._mail_flow_failed(side, failure.code, self._explain(failure))
+            self._mail_flow_failed(side, failure.code, failure.params)
             raise UserError(self._mail_flow_error(side, self._explain(failure))) from None
 
     def _mail_flow_error(self, side, reason):
@@ -326,26 +416,31 @@ class EmailAccount(models.Model):
         self.ensure_one()
         return mailcore.sanitize(value, self.sudo().password or "", self.login or self.email or "")
 
-    def _mail_flow_failed(self, side, code, reason, **values):
-        """Record a failure; a new kind of failure is also posted once, not at every cron run."""
+    def _mail_flow_failed(self, side, code, params, **values):
+        """Record a failure as its code and parameters (the account then needs attention); a new kind of
+        failure is also posted once, not at every send or cron run."""
         self.ensure_one()
         direction = SIDES[side].direction
-        text = self._sanitize(self._mail_flow_error(side, reason))
-        values[f"last_{direction}_error"] = text
-        if self[f"{direction}_failure_code"] != code:
-            values[f"{direction}_failure_code"] = code
-            self._mail_flow_post(text)
+        params = stored_params(params, self._sanitize)
+        values[f"{direction}_failure_params"] = params
+        new = self[f"{direction}_failure_code"] != code
+        values[f"{direction}_failure_code"] = code
         self.sudo().write(values)
+        if new:
+            self._mail_flow_post(self._flow_failure_text(side, code, params))
 
-    def _mail_flow_succeeded(self, side, **values):
-        """Record a success; the first one after a failure is posted once."""
+    def _mail_flow_succeeded(self, side, checked=False, **values):
+        """Record a success (``checked``: a passing check, not mail that went through); the first one
+        after a failure is posted once."""
         self.ensure_one()
         direction = SIDES[side].direction
-        values.update({f"last_{direction}_date": fields.Datetime.now(), f"last_{direction}_error": False})
-        if self[f"{direction}_failure_code"]:
-            values[f"{direction}_failure_code"] = False
-            self._mail_flow_post(render(SIDES[side].flow_works_again, {"account": self.email}, self.env._))
+        if not checked:
+            values[f"last_{direction}_date"] = fields.Datetime.now()
+        failed = self[f"{direction}_failure_code"]
+        values.update({f"{direction}_failure_code": False, f"{direction}_failure_params": False})
         self.sudo().write(values)
+        if failed:
+            self._mail_flow_post(render(SIDES[side].flow_works_again, {"account": self.email}, self.env._))
 
     def _mail_flow_post(self, text):
         # A note, not a comment: telling followers by email could go through this very account.

@@ -1,7 +1,8 @@
 """What the two stock servers an email account drives share: they follow the account, and nothing else
-changes or deletes what it set there (the edit would be undone at its next change, or ignored)."""
+changes or deletes what it set there (the edit would be undone at its next change, or ignored); their
+forms name the account, and their test buttons run its check."""
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .email_account_sides import SIDES
@@ -10,6 +11,26 @@ from .email_account_sides import SIDES
 class EmailAccountLinkedServerMixin(models.AbstractModel):
     _name = "email.account.linked.server.mixin"
     _description = "Mail Server Driven by an Email Account"
+
+    email_account_id = fields.Many2one(
+        "email.account",
+        "Managed by Email Account",
+        compute="_compute_email_account_id",
+        help="The email account this server belongs to: its settings are changed, checked and archived there.",
+    )
+
+    def _compute_email_account_id(self):
+        for server in self:
+            # As superuser, as routing does: the link is shown even where the account's company is not.
+            server.email_account_id = server.sudo().email_account_ids[:1].id
+
+    def _email_account_test(self):
+        """The linked account's check as the result of this server's test button, with the caller's
+        rights on the account; None for a server no account drives (stock tests it)."""
+        account = self.sudo().email_account_ids[:1] if len(self) == 1 else None
+        if not account:
+            return None
+        return account.with_env(self.env).action_check_from_server()
 
     def write(self, vals):
         self._refuse_account_value_changes(vals)

@@ -3,8 +3,9 @@
 Stock ``fetchmail.server`` has no STARTTLS, safe logon or certificate policy, reads only unseen IMAP
 messages and always deletes POP3 ones. A server linked to an account connects through the core and
 fetches by server key instead: each message is imported once, then deleted at once or after the
-account's number of days; one that fails to import stays on the server and is retried next run.
-Servers not linked to an account are fetched by stock Odoo.
+account's number of days; one that fails to import (new mail Odoo has no place for, most often) stays
+on the server, unread, is counted on the account, which then needs attention, and is tried again
+at the next run. Servers not linked to an account are fetched by stock Odoo.
 """
 
 import datetime
@@ -16,6 +17,7 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 
 from .. import mailcore
+from .email_account_flow import NO_ROUTE
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +35,11 @@ class FetchmailServer(models.Model):
         if not account or not (self.active or allow_archived):
             return super().connect(allow_archived=allow_archived)
         return account._open_session("incoming")
+
+    def button_confirm_login(self):
+        """A server of an account is tested by the account's check; the account keeps it confirmed."""
+        result = self._email_account_test()
+        return super().button_confirm_login() if result is None else result
 
     def fetch_mail(self, raise_exception=True):
         """Meant for the cron, like stock: commits after each imported message."""
@@ -71,7 +78,7 @@ class FetchmailServer(models.Model):
             if raise_exception:
                 raise
             return
-        imported, failures = 0, []
+        imported, failures, unplaced = 0, [], 0
         # Read once: each commit empties the ORM cache, and these do not change during a fetch.
         thread = self.env["mail.thread"].with_context(fetchmail_cron_running=True, default_fetchmail_server_id=self.id)
         process = functools.partial(
@@ -84,15 +91,17 @@ class FetchmailServer(models.Model):
             # committed on its own.
             for key, raw in mailbox.download(self._keys_to_import(account, mailbox)):
                 reason = self._import_message(account, mailbox, key, raw, process, delete)
-                if reason:
-                    failures.append(reason)
-                else:
+                if reason is None:
                     imported += 1
+                elif reason.startswith(NO_ROUTE):
+                    unplaced += 1
+                else:
+                    failures.append(reason)
         except Exception as error:  # noqa: BLE001 - any break in the dialogue is the server's, reported
             self._close(client)
             failure = self._mailbox_failure(client, error)  # re-raises our own bugs, the session closed
             account._mail_flow_failed(
-                "incoming", failure.code, account._explain(failure), imported_count=account.imported_count + imported
+                "incoming", failure.code, failure.params, imported_count=account.imported_count + imported
             )
             if raise_exception:
                 raise UserError(account._mail_flow_error("incoming", account._explain(failure))) from None
@@ -100,15 +109,16 @@ class FetchmailServer(models.Model):
         self._close(client, mailbox)
         self.date = fields.Datetime.now()
         values = {"imported_count": account.imported_count + imported, "last_fetch_date": fields.Datetime.now()}
-        _logger.info("Imported %d email(s) for %s; %d failed.", imported, account.email, len(failures))
-        if failures:
-            reason = self.env._(
-                "%(count)s message(s) could not be imported; they stay on the server and are retried at the "
-                "next fetch. First error: %(error)s",
-                count=len(failures),
-                error=failures[0],
-            )
-            account._mail_flow_failed("incoming", "import_failed", reason, **values)
+        _logger.info(
+            "Imported %d email(s) for %s; %d with no place, %d failed.",
+            *(imported, account.email, unplaced, len(failures)),
+        )
+        # New mail with no place first: the likeliest trouble, and its fix is a choice, not a bug hunt.
+        if unplaced:
+            account._mail_flow_failed("incoming", "unplaced", {"count": unplaced}, **values)
+        elif failures:
+            params = {"count": len(failures), "error": failures[0]}
+            account._mail_flow_failed("incoming", "import_failed", params, **values)
         else:
             account._mail_flow_succeeded("incoming", **values)
 

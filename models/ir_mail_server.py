@@ -54,6 +54,15 @@ class IrMailServer(models.Model):
         connection.email_account = account
         return connection
 
+    def test_smtp_connection(self, autodetect_max_email_size=False):
+        """A server of an account is tested by the account's check: its settings, its report. Detecting
+        the size limit stays stock's, over the account's connection (see ``connect``)."""
+        if not autodetect_max_email_size:
+            result = self._email_account_test()
+            if result is not None:
+                return result
+        return super().test_smtp_connection(autodetect_max_email_size=autodetect_max_email_size)
+
     def _email_account_server(self, host, mail_server_id, smtp_from, allow_archived):
         """The usable server linked to an account that this connection would use, and the envelope
         sender it would use; an empty server when stock behaviour applies."""
@@ -110,7 +119,7 @@ class IrMailServer(models.Model):
             cause = error if isinstance(error, smtplib.SMTPException | OSError) else error.__context__
             failure = smtp_session.send_failure(cause) if cause is not None else None
             if failure:
-                account._mail_flow_failed("outgoing", failure.code, account._explain(failure))
+                account._mail_flow_failed("outgoing", failure.code, failure.params)
             # Always a delivery failure of this mail, with the server's words sanitised: stock re-raises a
             # lost connection as it is, which stops the whole mail queue, other accounts' mail included.
             raise MailDeliveryException(
