@@ -70,8 +70,9 @@ class EmailAccount(models.Model):
         required=True,
         readonly=True,
         copy=False,
-        help="The last connection check. Changing a server setting or the password makes it Not Checked until "
-        "the next check. Changes between Working and Failed are posted on the chatter, which notifies the followers.",
+        help="The last connection check. Changing a server setting or the password of a working account makes "
+        "it Not Checked until the next check. Changes between Working and Failed are posted on the chatter, "
+        "which notifies the followers.",
     )
     state = fields.Selection(
         [("never", "Not Checked"), ("ok", "Working"), ("attention", "Needs Attention"), ("failed", "Failed")],
@@ -175,9 +176,10 @@ class EmailAccount(models.Model):
         return {name: True if name.startswith("password") else self[name] for name in names}
 
     def _forget_check(self):
-        checked = self.filtered(lambda account: account.check_state != "never")
-        if checked:
-            checked.sudo().write({"check_state": "never"})
+        """Working proven for other settings is Not Checked; Failed stays so until a check passes."""
+        working = self.filtered(lambda account: account.check_state == "ok")
+        if working:
+            working.sudo().write({"check_state": "never"})
 
     @api.depends("check_state", "send_failure_code", "fetch_failure_code", "use_for_sending", "use_for_receiving")
     def _compute_state(self):
@@ -206,8 +208,9 @@ class EmailAccount(models.Model):
     def _flow_failure_text(self, side, code, params):
         """A stored flow failure in the reader's language; one written before codes were stored shows its
         words of then (see migrations/18.0.1.3.0)."""
-        reason = params["text"] if params.keys() == {"text"} else explain_flow(code, params, self.env._)
-        return self._mail_flow_error(side, reason)
+        if params.keys() == {"text"}:
+            return params["text"]
+        return self._mail_flow_error(side, explain_flow(code, params, self.env._))
 
     @api.model
     def _refuse_addon_fields(self, vals):
@@ -333,13 +336,16 @@ class EmailAccount(models.Model):
         """Store one check's outcome; a change between Working and Failed is posted, notifying followers."""
         self.ensure_one()
         previous, state, name = self.check_state, "ok" if ok else "failed", self.display_name
+        # A working account whose settings changed is "never" again: its failure still tells the followers
+        # it stopped working (the first check ever only records its result).
+        stopped = not ok and previous != "failed" and bool(self.last_check_date)
         now = fields.Datetime.now()
         self.sudo().write({"check_state": state, "last_check_date": now, "last_check_message": message})
         if ok:
             for side in SIDES.values():
                 if self[f"{side.direction}_failure_code"] in CHECK_CLEARS:
                     self._mail_flow_succeeded(side.name, checked=True)
-        if previous != "never" and previous != state:
+        if stopped or (ok and previous == "failed"):
             if ok:
                 title = self.env._("%(account)s works again.", account=name)
             else:

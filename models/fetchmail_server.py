@@ -39,7 +39,11 @@ class FetchmailServer(models.Model):
     def button_confirm_login(self):
         """A server of an account is tested by the account's check; the account keeps it confirmed."""
         result = self._email_account_test()
-        return super().button_confirm_login() if result is None else result
+        if result is None:
+            return super().button_confirm_login()
+        if result["params"]["type"] == "success":
+            self.sudo().state = "done"  # as stock confirms a server that passed; the account keeps it so
+        return result
 
     def fetch_mail(self, raise_exception=True):
         """Meant for the cron, like stock: commits after each imported message."""
@@ -152,7 +156,9 @@ class FetchmailServer(models.Model):
         except Exception as error:  # a message Odoo cannot import must not stop the others
             # Expected for mail Odoo cannot route: one line, the traceback only for debugging.
             reason = account._sanitize(str(error)) or type(error).__name__
-            _logger.warning("Failed to import message %s of %s: %s", key, account.email, reason)
+            # New mail with no place is counted on the account, which says what to do: no warning at every run.
+            level = logging.INFO if reason.startswith(NO_ROUTE) else logging.WARNING
+            _logger.log(level, "Failed to import message %s of %s: %s", key, account.email, reason)
             _logger.debug("Import failure of message %s", key, exc_info=True)
             return reason
         headers = BytesHeaderParser().parsebytes(raw.partition(b"\r\n\r\n")[0], headersonly=True)

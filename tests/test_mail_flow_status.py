@@ -3,13 +3,15 @@ refused sender (Postfix, ``reject_sender_login_mismatch``), mail fetched but not
 fails (Dovecot) each make the account "Needs Attention", posted once, until the flow works again; the
 linked stock servers belong to the account (their test buttons run its check, their settings are its)."""
 
+import importlib.util
+import os
 import socket
 import uuid
 from unittest.mock import patch
 
 from odoo import modules
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from .test_mail_fetching import MailFetchingCase
@@ -145,6 +147,8 @@ class TestFlowStatus(MailFetchingCase):
         account.action_check_connection()
         self.assertEqual(account.state, "failed")
         self.assertIn("refused the connection", account.last_check_message)
+        account.incoming_port = self.port("imaps")
+        self.assertEqual(account.state, "failed", "nothing proves it works yet")
 
 
 @tagged("post_install", "-at_install", "email_account_servers")
@@ -208,3 +212,28 @@ class TestLinkedServersBelongToTheAccount(MailFetchingCase):
             with self.subTest(values=values), self.assertRaisesRegex(UserError, "follows it"):
                 server.with_user(self.admin).write(values)
         self.assertEqual(self.account.mail_server_id.smtp_port, self.port("submission"))
+
+
+@tagged("post_install", "-at_install")
+class TestFlowStatusUpgrade(TransactionCase):
+    def test_a_failure_noted_before_codes_keeps_its_words(self):
+        account = self.env["email.account"].create(
+            {"email": "sales@example.test", "smtp_host": "smtp.example.test", "use_for_receiving": False}
+        )
+        # The stored column of 18.0.1.1.0, which the upgrade leaves in place.
+        self.env.cr.execute(
+            "ALTER TABLE email_account ADD COLUMN last_send_error text, ADD COLUMN last_fetch_error text"
+        )
+        words = "Sending through sales@example.test failed: the words of then"
+        self.env.cr.execute(
+            "UPDATE email_account SET send_failure_code = 'auth_failed', last_send_error = %s WHERE id = %s",
+            (words, account.id),
+        )
+        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", "18.0.1.3.0", "post-migrate.py")
+        spec = importlib.util.spec_from_file_location("email_account_post_migrate_1_3", path)
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        script.migrate(self.env.cr, "18.0.1.1.0")
+        self.env.invalidate_all()
+        self.assertEqual(account.send_failure_params, {"text": words})
+        self.assertEqual(account.last_send_error, words)
