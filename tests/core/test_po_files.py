@@ -20,7 +20,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 # an empty msgstr. So an empty msgstr is allowed only where the source is right in that language too:
 # protocol and header names, example addresses, placeholders only, and the words a language borrows.
 SAME_AS_SOURCE = {
-    "de": {"Login", "Port", "Server"},
+    "de": {"Login", "Port", "Server", "Status"},
     "fr": {"Description", "Menu", "Messages", "Port"},
 }
 NEUTRAL = {"Message-ID"}
