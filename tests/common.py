@@ -1,6 +1,7 @@
 """What the Odoo-tier tests share: the harness's real mail servers, described by its servers.json."""
 
 import contextlib
+import importlib.util
 import json
 import os
 import socket
@@ -22,6 +23,16 @@ def load_servers():
         )
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def run_migration(env, version, installed):
+    """Run the addon's post-migrate script of ``version`` as an upgrade from ``installed`` would."""
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", version, "post-migrate.py")
+    spec = importlib.util.spec_from_file_location(f"email_account_post_migrate_{version}", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.migrate(env.cr, installed)
+    env.invalidate_all()
 
 
 class MailServersMixin:

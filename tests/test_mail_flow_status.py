@@ -3,8 +3,6 @@ refused sender (Postfix, ``reject_sender_login_mismatch``), mail fetched but not
 fails (Dovecot) each make the account "Needs Attention", posted once, until the flow works again; the
 linked stock servers belong to the account (their test buttons run its check, their settings are its)."""
 
-import importlib.util
-import os
 import socket
 import uuid
 from unittest.mock import patch
@@ -14,6 +12,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from .common import run_migration
 from .test_mail_fetching import MailFetchingCase
 
 
@@ -233,11 +232,6 @@ class TestFlowStatusUpgrade(TransactionCase):
             "UPDATE email_account SET send_failure_code = 'auth_failed', last_send_error = %s WHERE id = %s",
             (words, account.id),
         )
-        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", "18.0.1.3.0", "post-migrate.py")
-        spec = importlib.util.spec_from_file_location("email_account_post_migrate_1_3", path)
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
-        script.migrate(self.env.cr, "18.0.1.1.0")
-        self.env.invalidate_all()
+        run_migration(self.env, "18.0.1.3.0", "18.0.1.1.0")
         self.assertEqual(account.send_failure_params, {"text": words})
         self.assertEqual(account.last_send_error, words)

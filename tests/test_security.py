@@ -10,8 +10,6 @@ colleague would, with real users, the calls a browser or a script makes, and a h
 """
 
 import base64
-import importlib.util
-import os
 from unittest.mock import patch
 
 from odoo import modules
@@ -20,7 +18,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import EmailAccountCase, MailServersMixin, PasswordTrap
+from .common import EmailAccountCase, MailServersMixin, PasswordTrap, run_migration
 from .test_mail_fetching import MailFetchingCase
 
 GROUPS = "base.group_user,email_account.group_email_account_manager"
@@ -352,12 +350,7 @@ class TestLinkedServersFollow(SecurityCase):
         self.assertEqual(self.account.check_state, "ok", "the servers connect through the account")
 
     def upgrade(self):
-        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", "18.0.1.1.0", "post-migrate.py")
-        spec = importlib.util.spec_from_file_location("email_account_post_migrate", path)
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
-        script.migrate(self.env.cr, "18.0.1.0.0")
-        self.env.invalidate_all()
+        run_migration(self.env, "18.0.1.1.0", "18.0.1.0.0")
 
     def test_an_address_is_unique_per_company_whatever_its_case(self):
         shouting = self.alice["email"].upper()
