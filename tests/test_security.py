@@ -265,6 +265,8 @@ class TestAddonOnlyFields(SecurityCase):
             {"send_failure_code": False},
             {"last_fetch_error": False},
             {"fetch_failure_code": False},
+            {"send_failure_params": {}},
+            {"state": "ok"},
             {"last_send_date": "2026-01-01 00:00:00"},
             {"last_fetch_date": "2026-01-01 00:00:00"},
             {"imported_count": 99},
