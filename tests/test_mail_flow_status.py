@@ -109,6 +109,16 @@ class TestFlowStatus(MailFetchingCase):
         self.assertEqual(account.imported_count, 4)
         self.assertEqual(len(account.message_ids), posts + 2)
 
+    def test_mail_odoo_refuses_is_counted_with_its_error(self):
+        account = self.account()
+        self.checked(account)
+        account.fetchmail_server_id.object_id = self.env["ir.model"]._get("res.country")  # takes no mail
+        self.deliver(self.new_mail())
+        self.fetch()
+        self.assertEqual((account.state, account.fetch_failure_code), ("attention", "import_failed"))
+        self.assertIn("1 messages could not be imported (Mailbox unavailable", account.last_fetch_error)
+        self.assertEqual(self.on_server(self.alice["email"]), 1, "it stays in the mailbox")
+
     def unseen(self, user):
         found = self.doveadm("search", "-u", user, "mailbox", "INBOX", "UNSEEN")
         return len(found.split("\n")) - 1
