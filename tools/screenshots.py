@@ -276,7 +276,7 @@ def run(shots):
         browser.wait(".modal .alert-success")
         take(browser, shots, "06-check-success")
         browser.click(".modal button[name=action_open_account]")
-        browser.wait(".o_form_view .o_field_widget[name=check_state]")
+        browser.wait(".o_form_view .o_field_widget[name=state]")
         take(browser, shots, "09-email-account-form")
 
         # A server whose certificate no authority signed: the failed check, then one click to trust it.
