@@ -1,7 +1,8 @@
 # email_account: developer and CI entry points (CI runs `make test` through .ci/run).
 #
-#   make run       demo mail servers + Odoo 18 with the addon on http://localhost:8069
-#   make deps      Debian packages (Dovecot, Postfix, PostgreSQL, Chromium) + .venv with requirements-test.txt
+#   make run       demo mail servers + Odoo 18 with the addon on http://localhost:$DEMO_HTTP_PORT (8069)
+#   make deps      Debian packages (Dovecot, Postfix, PostgreSQL, Chromium, node/npm if missing) + .venv with
+#                  requirements-test.txt + .tools/ with the node programs of tools/node (rtlcss, for Arabic)
 #   make test      lint, start the mail servers, pure tier, Odoo tier, stop
 #                  (Odoo: ODOO_PATH/ODOO_PYTHON, an importable odoo, else ODOO_SOURCE or
 #                  ../shared/odoo/odoo-18.0.tar.gz set up once in .odoo/ by tests/harness/odoo_setup.py)
@@ -9,10 +10,15 @@
 #   make bench     benchmarks vs stock Odoo and the protocol floor -> docs/BENCHMARKS.md (QUICK=1: skip
 #                  stock's 75 s silent-server run; BENCH_BASE_PORT, default 29000; BENCH_STATE_DIR)
 #   make screenshots  retake docs/screenshots/ in a fresh demo database (headless Chromium; SHOTS_HTTP_PORT 8169)
+#   make demo-mail     while make run runs: a new message in the demo mailbox (TO, FROM, SUBJECT,
+#                      IN_REPLY_TO = a Message-Id to answer, BODY; defaults: alice, a demo sender, ...)
+#   make demo-outbox   while make run runs: what the demo was given to send (FULL=1: whole messages)
 #   make servers   the harness mail servers in the foreground (Ctrl-C stops them); prints servers.json
 #   make clean     stop leftover servers, remove .run/ and caches (distclean: also .venv/ and .odoo/)
 #
 # Variables: PYTHON (for the venv, default python3), HARNESS_STATE_DIR (default .run/harness),
+# DEMO_STATE_DIR (default .run/demo), DEMO_HTTP_PORT / DEMO_BASE_PORT / DEMO_DB (make run: 8069, 24000,
+# email_account_demo),
 # HARNESS_BASE_PORT (default: the first free of 21000, 21500, ...), ODOO_PATH / ODOO_PYTHON / ODOO_SOURCE.
 
 SHELL := /bin/bash
@@ -23,17 +29,20 @@ PYTHON ?= python3
 VENV := $(ROOT)/.venv
 VENV_PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-stamp
+TOOLS := $(ROOT)/.tools
+TOOLS_STAMP := $(TOOLS)/.deps-stamp
 HARNESS_STATE_DIR ?= $(ROOT)/.run/harness
 HARNESS := $(VENV_PY) $(ROOT)/tests/harness/mailservers.py
+DEMO_STATE_DIR ?= $(ROOT)/.run/demo
 APT_PACKAGES := dovecot-imapd dovecot-pop3d dovecot-submissiond postfix postgresql chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 
-export HARNESS_STATE_DIR
+export HARNESS_STATE_DIR DEMO_STATE_DIR
 
-.PHONY: deps system-deps run test lint bench screenshots servers stop-servers clean distclean
+.PHONY: deps system-deps run demo-mail demo-outbox test lint bench screenshots servers stop-servers clean distclean
 
-deps: system-deps $(DEPS_STAMP)
+deps: system-deps $(DEPS_STAMP) $(TOOLS_STAMP)
 
 # apt-get only for what is missing (apt-get update only if the install fails, e.g. on empty lists).
 # A Dovecot or Postfix started by its package on the standard ports is stopped: the harness runs its own.
@@ -43,6 +52,7 @@ system-deps:
 	  dpkg-query -W -f='$${db:Status-Status}' $$pkg 2>/dev/null | grep -qx installed || missing="$$missing $$pkg"; \
 	done; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install:$$missing"; \
 	  $(APT_INSTALL) $$missing </dev/null || { $(SUDO) apt-get update && $(APT_INSTALL) $$missing </dev/null; }; \
@@ -65,11 +75,27 @@ $(DEPS_STAMP): $(ROOT)/requirements.txt $(ROOT)/requirements-test.txt
 	$(VENV_PY) -m pip install --disable-pip-version-check -q -r $(ROOT)/requirements-test.txt
 	@touch $@
 
+# Exactly the versions of tools/node/package-lock.json, from the npm registry (npm ci).
+$(TOOLS_STAMP): $(ROOT)/tools/node/package.json $(ROOT)/tools/node/package-lock.json
+	@mkdir -p $(TOOLS)
+	cp $(ROOT)/tools/node/package.json $(ROOT)/tools/node/package-lock.json $(TOOLS)/
+	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 test: deps
 	$(ROOT)/tests/harness/run_tests.sh
 
 run: deps
 	$(ROOT)/tests/harness/run_demo.sh
+
+# The demo's servers (make run) keep their mailboxes in DEMO_STATE_DIR; these talk to them there.
+demo-mail:
+	@$(HARNESS) mail --state-dir $(DEMO_STATE_DIR) $(if $(TO),--to "$(TO)") $(if $(FROM),--from "$(FROM)") \
+	  $(if $(SUBJECT),--subject "$(SUBJECT)") $(if $(IN_REPLY_TO),--in-reply-to "$(IN_REPLY_TO)") \
+	  $(if $(BODY),--body "$(BODY)")
+
+demo-outbox:
+	@$(HARNESS) outbox --state-dir $(DEMO_STATE_DIR) $(if $(FULL),--full)
 
 lint: deps
 	$(ROOT)/tests/harness/run_tests.sh lint
@@ -93,4 +119,4 @@ clean: stop-servers
 	find $(ROOT) -name __pycache__ -type d -not -path '$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(ROOT)/.odoo
+	rm -rf $(VENV) $(ROOT)/.odoo $(TOOLS)

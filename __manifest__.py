@@ -18,9 +18,13 @@
         "views/ir_mail_server_views.xml",
         "views/fetchmail_server_views.xml",
         "views/email_account_menus.xml",
+        "views/res_config_settings_views.xml",
     ],
     "uninstall_hook": "uninstall_hook",
     "assets": {
+        "web.assets_backend": [
+            "email_account/static/src/views/*",
+        ],
         "web.assets_tests": [
             "email_account/static/tests/tours/*.js",
         ],

@@ -6,7 +6,7 @@ models and wizards are thin glue over it.
 
 from .batch import DEFAULT_CONCURRENCY, check_many
 from .check import AccountResult, CheckResult, check_account, check_server
-from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, CheckFailure, explain
+from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, TRUSTABLE_CERTIFICATE_CODES, CheckFailure, explain
 from .mailbox import MailboxError, open_mailbox
 from .sanitize import sanitize
 from .session import open_session
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ERROR_CODES",
     "STAGES",
+    "TRUSTABLE_CERTIFICATE_CODES",
     "AccountResult",
     "CheckFailure",
     "CheckResult",

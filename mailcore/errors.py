@@ -62,7 +62,10 @@ EXPLANATIONS = {
     "certificate_expired": (
         _lt("The certificate of %(host)s has expired or is not valid yet (%(not_after)s)."),
         _lt("The provider did not renew it, or this server's clock is wrong."),
-        _lt("Check this server's date and time, and tell the provider; trust it only if you know why."),
+        _lt(
+            "Check this server's date and time; if they are right, whoever runs the mail server must renew its "
+            "certificate. An expired certificate cannot be trusted here."
+        ),
     ),
     "certificate_pin_mismatch": (
         _lt("The certificate of %(host)s is not the one you trusted (fingerprint %(fingerprint)s)."),
@@ -132,10 +135,7 @@ EXPLANATIONS = {
     "auth_required_before_send": (
         _lt("%(host)s refused to accept mail before logging in (%(reason)s)."),
         _lt("The server needs authentication, or a login to the incoming server first (POP-before-SMTP)."),
-        _lt(
-            "Enter the login and password, or tick 'Authentication is required on the incoming mail server "
-            "before sending'."
-        ),
+        _lt("Enter the login and password, or tick 'Log In to Incoming Server First' under Advanced."),
     ),
     "sender_rejected": (
         _lt("%(host)s refused %(sender)s as sender (%(reason)s)."),
@@ -180,6 +180,8 @@ ERROR_CODES = tuple(EXPLANATIONS)
 CERTIFICATE_CODES = frozenset(
     {"certificate_untrusted", "certificate_hostname_mismatch", "certificate_expired", "certificate_pin_mismatch"}
 )
+# Of those, the ones the user may settle by trusting exactly this certificate: an expired one must be renewed.
+TRUSTABLE_CERTIFICATE_CODES = CERTIFICATE_CODES - {"certificate_expired"}
 
 
 # How the three parts of an explanation make one line.

@@ -262,6 +262,12 @@ class EmailAccount(models.Model):
         failed = self.filtered(lambda account: results.get(account.id) is False)
         skipped = self.filtered(lambda account: account.id not in results)
         working = len(self) - len(failed) - len(skipped)
+        if len(self) == 1 and not skipped:  # one account: its own result, not a sum of one
+            if failed:
+                title = self.env._("%(account)s does not work", account=self.display_name)
+            else:
+                title = self.env._("%(account)s works", account=self.display_name)
+            return self._check_notification(title, self.last_check_message, warning=bool(failed))
         lines = [self.env._("%(ok)s working, %(failed)s failed.", ok=working, failed=len(failed))]
         if failed:
             lines.append(self.env._("Failed: %(names)s", names=", ".join(failed.mapped("display_name"))))
@@ -272,14 +278,22 @@ class EmailAccount(models.Model):
                     names=", ".join(skipped.mapped("display_name")),
                 )
             )
+        return self._check_notification(
+            self.env._("Connection check"), "\n".join(lines), warning=bool(failed or skipped)
+        )
+
+    @api.model
+    def _check_notification(self, title, message, warning):
+        """The notification that ends a check; a warning stays until closed. The view reloads behind it."""
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": self.env._("Connection check"),
-                "message": "\n".join(lines),
-                "type": "warning" if failed or skipped else "success",
-                "sticky": bool(failed or skipped),
+                "title": title,
+                "message": message,
+                "type": "warning" if warning else "success",
+                "sticky": warning,
+                "className": "o_email_account_notification",  # keeps the message's lines (static/src/views)
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

@@ -112,7 +112,7 @@ def _achievements(settings, item, tls_policy):
     if facts.get("login_method") and (item.ok or item.stage != "auth"):
         worked.append(env._("Logged in with %(method)s.", method=facts["login_method"]))
     if "messages" in facts:
-        worked.append(env._("Opened the mailbox (%(count)s messages).", count=facts["messages"]))
+        worked.append(env._("Opened the mailbox; messages in it: %(count)s.", count=facts["messages"]))
     if item.ok and item.protocol == "smtp":
         worked.append(env._("The server accepts mail from %(email)s.", email=settings.email))
     return worked

@@ -16,7 +16,7 @@ NO_ROUTE = "No possible route found"
 
 FLOW_EXPLANATIONS = {
     "unplaced": (
-        _lt("%(count)s new messages could not be placed: choose where new mail goes."),
+        _lt("New messages with no place in Odoo: %(count)s. Choose where new mail goes."),
         _lt(
             "They answer no message of Odoo's, and neither an alias nor the incoming server says which "
             "kind of record new mail creates."
@@ -27,7 +27,7 @@ FLOW_EXPLANATIONS = {
         ),
     ),
     "import_failed": (
-        _lt("%(count)s messages could not be imported (%(error)s)."),
+        _lt("Messages Odoo could not import: %(count)s (%(error)s)."),
         _lt("Odoo refused them: a record they create or answer is invalid, or an app is missing."),
         _lt("Read the error and fix its cause; the messages stay in the mailbox and are tried again at each fetch."),
     ),

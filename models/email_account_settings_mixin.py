@@ -68,8 +68,10 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         lambda side: fields.Boolean(
             f"{side.title} Safe Logon",
             tracking=True,
-            help=f"Use only login methods that never send the password itself ({side.safe_methods}). "
-            "Otherwise the password may be sent when the server allows it.",
+            help=f"Only for a server that offers a login method which never sends the password itself "
+            f"({side.safe_methods}), when you want every other method refused: with it ticked, the check fails "
+            "against servers that take only the password (most do, over SSL or STARTTLS, which encrypts it). "
+            "Leave it off unless your provider recommends it.",
         )
     )
     smtp_tls_policy, incoming_tls_policy = per_side(
@@ -81,9 +83,10 @@ class EmailAccountSettingsMixin(models.AbstractModel):
         lambda side: fields.Char(f"{side.title} Trusted Fingerprint", tracking=True)
     )
     smtp_login_before_send = fields.Boolean(
-        "Log In to the Incoming Server Before Sending",
+        "Log In to Incoming Server First",
         tracking=True,
-        help="Authentication is required on the incoming mail server before sending (POP-before-SMTP).",
+        help="Some old servers accept mail only from someone who has just collected their mail (known as "
+        "POP-before-SMTP). Leave it off unless your provider asks for it.",
     )
 
     incoming_protocol = fields.Selection(

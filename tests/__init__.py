@@ -10,6 +10,7 @@ from . import (
     test_mail_flow_status,
     test_mail_sending,
     test_multi_company,
+    test_right_to_left,
     test_security,
     test_ui_tour,
     test_validation,

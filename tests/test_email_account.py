@@ -154,17 +154,24 @@ class TestEmailAccount(EmailAccountCase):
         self.assertFalse(receiving_only.mail_server_id)
 
     def test_check_connection(self):
-        account = self.create_account()
-        account.action_check_connection()
+        account = self.create_account(name="Alice (sales)")
+        params = account.action_check_connection()["params"]
         self.assertEqual(account.check_state, "ok", account.last_check_message)
         self.assertTrue(account.last_check_date)
         self.assertIn("Logged in with", account.last_check_message)
+        self.assertIn("messages in it: ", account.last_check_message, "a count no plural form has to agree with")
+        # One account: its own result, not "1 working, 0 failed".
+        self.assertEqual((params["title"], params["type"]), ("Alice (sales) works", "success"))
+        self.assertEqual(params["message"], account.last_check_message)
 
         account.password = "Wrong-password-123"
-        account.action_check_connection()
+        params = account.action_check_connection()["params"]
         self.assertEqual(account.check_state, "failed")
         self.assertIn("rejected the login", account.last_check_message)
         self.assertNotIn("Wrong-password-123", account.last_check_message)
+        self.assertEqual((params["title"], params["type"]), ("Alice (sales) does not work", "warning"))
+        self.assertIn("rejected the login", params["message"])
+        self.assertNotIn("working", params["message"])
 
     def test_stock_login_test_passes_on_the_linked_incoming_server(self):
         # Bob's password is ASCII: stock imaplib's LOGIN cannot send any other.

@@ -247,6 +247,38 @@ class TestEmailAccountSetup(EmailAccountCase):
             wizard.account_id, [{"incoming_tls_policy": "pin", "incoming_pinned_fingerprint": fingerprint}]
         )
 
+    def test_an_empty_password_is_refused_at_its_step(self):
+        for manual in (True, False):
+            with self.subTest(manual=manual), self.assertRaisesRegex(UserError, "Enter the password of"):
+                self.start(email=self.alice["email"], manual=manual)
+        wizard = self.env["email.account.setup"].search([], order="id desc", limit=1)
+        self.assertEqual(wizard.state, "account", "the wizard stays at the step that asks for it")
+        self.assertNothingCreated()
+
+    def test_the_step_indicator_counts_the_steps_walked(self):
+        with Form(self.env["email.account.setup"]) as form:
+            self.assertEqual(form.step_progress, "Step 1 of 2", "automatic: the address, then the check")
+            form.manual = True
+            self.assertEqual(form.step_progress, "Step 1 of 5")
+            form.use_for_sending = False
+            self.assertEqual(form.step_progress, "Step 1 of 4", "no outgoing step")
+            form.email, form.password_input = self.alice["email"], self.alice["password"]
+        wizard = form.record
+        self.next(wizard)
+        self.assertEqual((wizard.state, wizard.step_progress), ("incoming", f"Step 2 of {len(wizard._steps())}"))
+
+    def test_an_expired_certificate_is_not_offered_for_trust(self):
+        wizard = self.start(
+            email=self.bob["email"], password_input=self.bob["password"], use_for_sending=False, manual=True
+        )
+        self.next(wizard, login=self.bob["login"], **self.incoming(instance="expired"))
+        self.next(wizard)
+        self.assertFailedCheck(wizard, "has expired", "must renew its certificate", "SHA-256 fingerprint")
+        self.assertFalse(wizard.incoming_certificate_sha256, "no one-click trust: the button needs it")
+        with self.assertRaisesRegex(UserError, "no certificate to trust"):
+            wizard.action_trust_incoming_certificate()
+        self.assertNothingCreated(self.bob["email"])
+
     def test_back_keeps_the_values_and_the_password(self):
         wizard = self.alice_step()
         self.next(wizard, **self.outgoing(login="someone-else"))

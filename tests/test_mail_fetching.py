@@ -185,7 +185,8 @@ class TestMailFetching(MailFetchingCase):
             self.assertEqual(self.imported(), 1)
             self.assertEqual(self.on_server(self.alice["email"]), 1, "the failed message is neither lost nor deleted")
         self.assertEqual(account.fetch_failure_code, "unplaced")
-        self.assertIn("1 new messages could not be placed", account.last_fetch_error)
+        self.assertIn("New messages with no place in Odoo: 1.", account.last_fetch_error)
+        self.assertNotIn(":)", account.last_fetch_error, "stock's routing text, with its stray ':)', stays out")
         self.assertEqual(len(account.message_ids), posts + 1, "reported once, not at every run")
 
         account.fetchmail_server_id.object_id = self.env["ir.model"]._get("res.partner")

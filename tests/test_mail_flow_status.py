@@ -91,7 +91,7 @@ class TestFlowStatus(MailFetchingCase):
             self.assertEqual(self.imported(), 1, "the reply is placed in its thread")
             self.assertEqual(account.state, "attention")
             self.assertEqual(account.fetch_failure_code, "unplaced")
-            self.assertIn("3 new messages could not be placed: choose where new mail goes", account.last_fetch_error)
+            self.assertIn("New messages with no place in Odoo: 3. Choose where new mail goes", account.last_fetch_error)
             self.assertIn("stay unread in the mailbox", account.last_fetch_error)
             self.assertEqual(self.on_server(self.alice["email"]), 4, "kept copies and the unplaced ones")
             self.assertEqual(self.unseen(self.alice["email"]), 4, "nothing marked read by the fetch")
@@ -116,7 +116,7 @@ class TestFlowStatus(MailFetchingCase):
         self.deliver(self.new_mail())
         self.fetch()
         self.assertEqual((account.state, account.fetch_failure_code), ("attention", "import_failed"))
-        self.assertIn("1 messages could not be imported (Mailbox unavailable", account.last_fetch_error)
+        self.assertIn("Messages Odoo could not import: 1 (Mailbox unavailable", account.last_fetch_error)
         self.assertEqual(self.on_server(self.alice["email"]), 1, "it stays in the mailbox")
 
     def unseen(self, user):

@@ -151,7 +151,7 @@ class TestMailSending(EmailAccountCase):
         self.assertEqual(mail.state, "exception", "the server relays before any POP3 login")
         self.assertIn("Relay access denied", mail.failure_reason)
         self.assertEqual(account.send_failure_code, "auth_required_before_send")
-        self.assertIn("before sending", account.last_send_error)
+        self.assertIn("Log In to Incoming Server First", account.last_send_error)
 
         account.smtp_login_before_send = True
         self.forget_pop_logins()

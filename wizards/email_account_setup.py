@@ -39,9 +39,11 @@ class EmailAccountSetup(models.TransientModel):
     state = fields.Selection(STEPS, default="account", required=True)
     manual = fields.Boolean(
         "Set Up Connection Parameters Manually",
-        help="Otherwise the settings are found automatically (Thunderbird's provider database, the domain's "
-        "autoconfig, DNS SRV and MX records, Exchange Autodiscover, then the usual server names) and checked.",
+        help="Tick to type the server names and ports yourself. Otherwise Odoo looks them up from the address "
+        "(in a list of known providers, then in what the provider publishes about its mail servers, then by "
+        "trying the usual server names) and checks them.",
     )
+    step_progress = fields.Char(compute="_compute_step_progress")
     discovery_source = fields.Char("Settings Found", readonly=True, help="Where the automatic path found the settings.")
     discovery_failure = fields.Text(readonly=True)
     app_password_provider = fields.Char(compute="_compute_app_password")
@@ -72,6 +74,15 @@ class EmailAccountSetup(models.TransientModel):
             wizard.app_password_provider = configuration.provider if needed else False
             wizard.app_password_url = configuration.app_password_url if needed else False
 
+    @api.depends("state", "manual", "use_for_sending", "use_for_receiving", "smtp_login_before_send")
+    def _compute_step_progress(self):
+        """The "step 2 of 4" line, counted on the steps this wizard walks now (they change with the choices made)."""
+        for wizard in self:
+            steps = wizard._steps()
+            wizard.step_progress = wizard.state in steps and self.env._(
+                "Step %(step)s of %(steps)s", step=steps.index(wizard.state) + 1, steps=len(steps)
+            )
+
     def _compute_password_saved(self):
         for wizard in self:
             wizard.password_saved = bool(wizard.sudo().password or wizard.account_id.sudo().password)
@@ -90,6 +101,21 @@ class EmailAccountSetup(models.TransientModel):
             return typed or ""
         self._ensure_route_unchanged(self.account_id._password_route(), self._password_route())
         return self.account_id.sudo().password or ""
+
+    def _password_needed(self):
+        """Whether these settings log in with a password. The hook for accounts that sign in otherwise
+        (OAuth), which need none."""
+        self.ensure_one()
+        return True
+
+    def _ensure_password_given(self):
+        """An empty password would only come back from the check as a wrong one: ask for it here."""
+        if self._password_needed() and not (self.sudo().password or self.account_id.sudo().password):
+            raise UserError(
+                self.env._(
+                    "Enter the password of %(email)s (or an app password created at your provider).", email=self.email
+                )
+            )
 
     def _steps(self):
         """The steps this wizard walks: the manual path shows each server in use and the description."""
@@ -123,6 +149,7 @@ class EmailAccountSetup(models.TransientModel):
         discovered = None
         if self.state == "account":
             self._ensure_address_free()
+            self._ensure_password_given()
             if not self.manual:
                 discovered = self._apply_discovery()
                 if not discovered.ok:
@@ -280,8 +307,10 @@ class EmailAccountSetup(models.TransientModel):
         for side in SIDES:
             server = report.get(side)
             certificate = server and server["certificate"]
+            # The one-click trust is for a certificate nobody vouches for, never for an expired one.
+            trustable = certificate and getattr(result, side).code in mailcore.TRUSTABLE_CERTIFICATE_CODES
             values[f"{side}_check_report"] = server and self._render_report(server)
-            values[f"{side}_certificate_sha256"] = certificate and certificate["sha256"]
+            values[f"{side}_certificate_sha256"] = trustable and certificate["sha256"]
         self.write(values)
         if result.ok:
             self._save_account(report)

@@ -51,7 +51,7 @@ def popbeforesmtp(servers):
 def test_pop_before_smtp(servers, forget_pop_logins):
     refused = check_account(popbeforesmtp(servers))
     assert refused.outgoing.code == "auth_required_before_send"
-    assert "before sending" in refused.outgoing.message
+    assert "Log In to Incoming Server First" in refused.outgoing.message  # the option, by its label
 
     result = check_account(popbeforesmtp(servers), settings_for(servers, "pop3", "ssl"), login_before_send=True)
     assert result.ok, result.outgoing.message

@@ -1,6 +1,10 @@
 # Shared by run_tests.sh (lint and the Odoo tier) and run_demo.sh (`make run`): finding an Odoo 18,
 # starting PostgreSQL, and giving Odoo's Python what the addon imports. Expects ROOT and say().
 
+# The node programs Odoo runs, installed by `make deps` into .tools/ (tools/node/package.json): rtlcss,
+# without which Odoo builds its right-to-left (Arabic) assets left to right. Odoo looks for it on PATH.
+export PATH="$ROOT/.tools/node_modules/.bin:$PATH"
+
 # Sets ODOO_PATH / ODOO_PYTHON, in this order: ODOO_PATH (+ ODOO_PYTHON) as given; a Python that can
 # `import odoo`; else the source named by ODOO_SOURCE (default: ../shared/odoo/odoo-18.0.tar.gz, else a
 # shallow clone of Odoo's 18.0 branch), unpacked once into .odoo/ with its own venv (odoo_setup.py).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the harness's mail servers with a demo mailbox, and Odoo 18 on http://localhost:8069
-# with email_account installed in the database email_account_demo. Ctrl-C stops everything.
+# `make run`: the harness's mail servers with a demo mailbox, and Odoo 18 on http://localhost:$DEMO_HTTP_PORT
+# with email_account installed in the database $DEMO_DB. Ctrl-C stops everything.
 #
 # Knobs: ODOO_PATH / ODOO_PYTHON / ODOO_SOURCE (which Odoo: see find_odoo in odoo_env.sh),
 # DEMO_HTTP_PORT (8069), DEMO_DB (email_account_demo), DEMO_STATE_DIR (.run/demo),
@@ -30,6 +30,7 @@ if [[ ! -f "$ODOO_PATH/odoo-bin" ]] || [[ "$(odoo_major_version)" != 18 ]]; then
     exit 2
 fi
 ensure_postgres || { say "PostgreSQL could not be started"; exit 1; }
+command -v rtlcss >/dev/null || say "rtlcss is missing (make deps installs it): Arabic would be laid out left to right"
 ensure_odoo_python_requirements || { say "could not install requirements.txt into $ODOO_PYTHON"; exit 1; }
 
 addons_dir="$(linked_addons_dir demo)" || exit 1
@@ -77,13 +78,19 @@ VALUES ('email_account.ca_file', :'ca', now(), now())
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_date = now();
 SQL
 
+# The demo commands find these servers through DEMO_STATE_DIR: name it when it is not the default.
+make_demo=make
+[[ "$STATE_DIR" == "$ROOT/.run/demo" ]] || make_demo="DEMO_STATE_DIR=$STATE_DIR make"
 cat <<INFO
 
-  Odoo 18:       http://localhost:$HTTP_PORT   (login admin, password admin)
+  Odoo 18:       http://localhost:$HTTP_PORT   (login admin, password admin; database $DB)
   Open:          Settings > Master Data > Email Accounts > New
   Demo mailbox:  $email   password: $password
   Manual setup:  server localhost; outgoing port $submission STARTTLS; incoming IMAP port $imaps SSL (or POP3 $pop3s SSL)
-  Ctrl-C stops Odoo and the demo mail servers.
+  New mail:      $make_demo demo-mail [SUBJECT=... FROM=... IN_REPLY_TO=<message-id>]   (in another terminal)
+  Sent mail:     $make_demo demo-outbox [FULL=1]   (what Odoo sent: nothing leaves this machine)
+  Ctrl-C stops Odoo and the demo mail servers. The next make run starts them with empty mailboxes;
+  the database $DB, with its accounts, stays.
 
 INFO
 "${odoo_bin[@]}" "${options[@]}" --http-port="$HTTP_PORT" --log-level=info

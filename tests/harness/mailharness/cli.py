@@ -8,6 +8,8 @@ Commands (run with the repository's ``.venv/bin/python``)::
     mailservers.py status [--state-dir DIR]
     mailservers.py deliver [--state-dir DIR] [--instance main] --user alice@example.test [--mailbox INBOX] FILE...
     mailservers.py forget-pop-logins [--state-dir DIR]       # popbeforesmtp denies everyone again
+    mailservers.py mail [--state-dir DIR] [--to ADDR] [--from ADDR] [--subject S] [--in-reply-to ID] [--body B]
+    mailservers.py outbox [--state-dir DIR] [--full]          # what the servers were given to send
 
 What ``start`` brings up (all on 127.0.0.1):
 
@@ -52,6 +54,7 @@ from pathlib import Path
 
 from .certs import cert_paths
 from .client import HarnessError, deliver, forget_pop_logins
+from .demo import DEFAULT_BODY, DEFAULT_SENDER, DEFAULT_SUBJECT, mail, outbox
 from .layout import DEFAULT_STATE_DIR, DOVECOT_INSTANCES, HOST, OAUTH_USER, USERS, Layout
 from .oauthserver import serve as oauth_serve
 from .processes import harness_processes, log, port_open, stop
@@ -115,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--user", required=True, help="login name, e.g. alice@example.test or bob")
     p.add_argument("--mailbox", default="INBOX")
     p.add_argument("files", nargs="+", help="RFC 5322 message files, '-' for stdin")
+    p = add("mail", "drop a new message into a mailbox (make demo-mail)")
+    p.add_argument("--to", default=None, help="the mailbox's address (default: the first user, alice)")
+    p.add_argument("--from", dest="sender", default=DEFAULT_SENDER)
+    p.add_argument("--subject", default=DEFAULT_SUBJECT)
+    p.add_argument("--in-reply-to", default="", help="the Message-Id this message answers")
+    p.add_argument("--body", default=DEFAULT_BODY)
+    p = add("outbox", "print what the servers were given to send, from the sink (make demo-outbox)")
+    p.add_argument("--full", action="store_true", help="each message whole")
     args = parser.parse_args(argv)
 
     layout = Layout(args.state_dir, getattr(args, "base_port", None))
@@ -135,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             good = cert_paths(layout)["good"]
             user = USERS[OAUTH_USER]["login"]
             oauth_serve(HOST, layout.oauth_port(), layout.oauth_http_port(), good["cert"], good["key"], user)
+        elif args.command == "mail":
+            to = mail(layout.servers_json, args.to, args.sender, args.subject, args.body, args.in_reply_to)
+            sys.stdout.write(f"Delivered to the INBOX of {to}: {args.subject}\n")
+        elif args.command == "outbox":
+            sys.stdout.write("".join(f"{line}\n" for line in outbox(layout.sink_file, args.full)))
         elif args.command == "deliver":
             for name in args.files:
                 data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
