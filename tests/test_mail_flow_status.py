@@ -98,7 +98,7 @@ class TestFlowStatus(MailFetchingCase):
         self.assertEqual(len(account.message_ids), posts + 1, "posted once, not at every fetch")
         self.env["res.lang"]._activate_lang("fr_FR")
         self.assertIn(  # stored as a code and a count: each reader reads it in their language
-            "3 nouveaux messages n'ont pas pu être placés", account.with_context(lang="fr_FR").last_fetch_error
+            "Nouveaux messages sans place dans Odoo : 3.", account.with_context(lang="fr_FR").last_fetch_error
         )
         account.action_check_connection()  # the mailbox is reachable: that is not where the trouble is
         self.assertEqual(account.state, "attention")
