@@ -8,6 +8,7 @@ from .batch import DEFAULT_CONCURRENCY, check_many
 from .check import AccountResult, CheckResult, check_account, check_server
 from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, TRUSTABLE_CERTIFICATE_CODES, CheckFailure, explain
 from .mailbox import MailboxError, open_mailbox
+from .message import error_message, lines, message, render_message, sanitize_message
 from .sanitize import sanitize
 from .session import open_session
 from .settings import DEFAULT_PORTS, DEFAULT_TIMEOUT, Secret, ServerSettings, default_port
@@ -36,10 +37,15 @@ __all__ = [
     "check_server",
     "check_timeout",
     "default_port",
+    "error_message",
     "explain",
+    "lines",
+    "message",
     "open_mailbox",
     "open_session",
+    "render_message",
     "sanitize",
+    "sanitize_message",
     "wire_email",
     "wire_host",
 ]

@@ -9,6 +9,7 @@ that passed validation can never put CR/LF or a space into a protocol line.
 import ipaddress
 import re
 
+from .message import message
 from .text import _lt, identity, render
 
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
@@ -66,6 +67,10 @@ class InvalidValue(ValueError):
     def describe(self, gettext=identity):
         """What is wrong, as the fragment that follows a field's name; English unless given a gettext."""
         return render(MESSAGES[self.code], self.params, gettext)
+
+    def as_message(self):
+        """The same, as a stored message (``message``), to render in the reader's language later."""
+        return message(MESSAGES[self.code], **self.params)
 
 
 def check_line(value):

@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import escape_psql, plaintext2html
 
 from .. import mailcore
-from ..mailcore.text import render
+from ..mailcore.text import _lt, render
 from .email_account_check import check_arguments, check_report, report_text, server_settings
 from .email_account_flow import CHECK_CLEARS, explain_flow, stored_params
 from .email_account_sides import ROUTE_FIELDS, SIDES, side_fields
@@ -20,6 +20,7 @@ ACTION_CHECK_BUDGET = 90
 # each call and makes up to 10 per run, so a killed worker loses one batch at most (docs/HEALTH_CHECK.md).
 CRON_BATCH_SIZE = 50
 CRON_BATCH_BUDGET = 60
+UNCHECKABLE = _lt("These settings cannot be checked: %(reason)s")
 # Besides the mixin's settings, the fields whose change must reach the linked ir.mail_server / fetchmail.server.
 _SERVER_FIELDS = {"active"}
 # Settings a passing check proved: a change to any of them leaves the account "Not Checked" until checked again.
@@ -35,6 +36,7 @@ ADDON_FIELDS = frozenset(
         "state",
         "last_check_date",
         "last_check_message",
+        "last_check_data",
         "last_send_date",
         "last_send_error",
         "send_failure_code",
@@ -83,7 +85,10 @@ class EmailAccount(models.Model):
         "(a refused sender, mail that could not be placed, a server error), until it works again.",
     )
     last_check_date = fields.Datetime("Last Check", readonly=True, copy=False)
-    last_check_message = fields.Text("Last Check Result", readonly=True, copy=False)
+    # What the last check found is stored as data (codes and parameters, see mailcore.message) and shown
+    # as text in the reader's language. Text stored before 18.0.1.4.0 is shown as it was.
+    last_check_data = fields.Json(readonly=True, copy=False)
+    last_check_message = fields.Text("Last Check Result", compute="_compute_shown_texts")
     # Mail flow: how Odoo's own sending and fetching through the linked servers last went.
     last_send_date = fields.Datetime("Last Sent", readonly=True, copy=False)
     send_failure_code = fields.Char(readonly=True, copy=False, help="The kind of the current sending failure.")
@@ -102,6 +107,15 @@ class EmailAccount(models.Model):
             "This company already has an email account with this address.",
         ),
     ]
+
+    @api.depends("last_check_data")
+    @api.depends_context("lang")
+    def _compute_shown_texts(self):
+        for account in self:
+            check = account.last_check_data
+            account.last_check_message = (
+                report_text(self.env, check) if isinstance(check, list) else mailcore.render_message(check, self.env._)
+            ) or False
 
     @api.constrains("email", "company_id")
     def _check_unique_address(self):
@@ -331,42 +345,49 @@ class EmailAccount(models.Model):
             try:
                 jobs.append((account.id, check_arguments(account)))
             except ValueError as error:  # settings saved before validation existed: a failure to report
-                unusable[account.id] = account._explain(error)
+                unusable[account.id] = account._problem_message(error)
         results = mailcore.check_many(jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget)
         outcome = {}
         for account in self:
             result = results.get(account.id)
             if account.id in unusable:
                 outcome[account.id] = account._record_check(
-                    False, self.env._("These settings cannot be checked: %(reason)s", reason=unusable[account.id])
+                    False, mailcore.message(UNCHECKABLE, reason=unusable[account.id])
                 )
             elif result is not None:
-                outcome[account.id] = account._record_check(
-                    result.ok, report_text(self.env, check_report(account, result))
-                )
+                outcome[account.id] = account._record_check(result.ok, check_report(account, result))
         return outcome
 
-    def _record_check(self, ok, message):
-        """Store one check's outcome; a change between Working and Failed is posted, notifying followers."""
+    def _record_check(self, ok, report):
+        """Store one check's outcome (a check_report, or a stored message saying why there was none); a
+        change between Working and Failed is posted, in the company's language, notifying followers."""
         self.ensure_one()
-        previous, state, name = self.check_state, "ok" if ok else "failed", self.display_name
+        previous, state = self.check_state, "ok" if ok else "failed"
         # A working account whose settings changed is "never" again: its failure still tells the followers
         # it stopped working (the first check ever only records its result).
         stopped = not ok and previous != "failed" and bool(self.last_check_date)
         now = fields.Datetime.now()
-        self.sudo().write({"check_state": state, "last_check_date": now, "last_check_message": message})
+        self.sudo().write({"check_state": state, "last_check_date": now, "last_check_data": report})
         if ok:
             for side in SIDES.values():
                 if self[f"{side.direction}_failure_code"] in CHECK_CLEARS:
                     self._mail_flow_succeeded(side.name, checked=True)
         if stopped or (ok and previous == "failed"):
+            account = self._in_company_language()
+            name = account.display_name
             if ok:
-                title = self.env._("%(account)s works again.", account=name)
+                title = account.env._("%(account)s works again.", account=name)
             else:
-                title = self.env._("%(account)s stopped working.", account=name)
-            body = Markup("<p>%s</p>%s") % (title, plaintext2html(message))
+                title = account.env._("%(account)s stopped working.", account=name)
+            body = Markup("<p>%s</p>%s") % (title, plaintext2html(account.last_check_message or ""))
             self.sudo().message_post(body=body, message_type="notification", subtype_xmlid="mail.mt_comment")
         return ok
+
+    def _in_company_language(self):
+        """This account as read in its company's language: what the chatter says is read by everyone,
+        whoever (or whichever scheduled action) wrote it."""
+        lang = self.company_id.partner_id.lang or self.env.lang
+        return self.with_context(lang=lang)
 
     @api.model
     def _cron_check_accounts(self, batch_size=CRON_BATCH_SIZE):
@@ -447,7 +468,7 @@ class EmailAccount(models.Model):
         values[f"{direction}_failure_code"] = code
         self.sudo().write(values)
         if new:
-            self._mail_flow_post(self._flow_failure_text(side, code, params))
+            self._mail_flow_post(lambda account: account._flow_failure_text(side, code, params))
 
     def _mail_flow_succeeded(self, side, checked=False, **values):
         """Record a success (``checked``: a passing check, not mail that went through); the first one
@@ -460,8 +481,12 @@ class EmailAccount(models.Model):
         values.update({f"{direction}_failure_code": False, f"{direction}_failure_params": False})
         self.sudo().write(values)
         if failed:
-            self._mail_flow_post(render(SIDES[side].flow_works_again, {"account": self.email}, self.env._))
+            self._mail_flow_post(
+                lambda account: render(SIDES[side].flow_works_again, {"account": account.email}, account.env._)
+            )
 
-    def _mail_flow_post(self, text):
+    def _mail_flow_post(self, text_of):
+        """Post ``text_of(account)`` (the account in the company's language): the chatter is read by everyone."""
+        text = text_of(self._in_company_language())
         # A note, not a comment: telling followers by email could go through this very account.
         self.sudo().message_post(body=text, message_type="notification", subtype_xmlid="mail.mt_note")

@@ -1,11 +1,12 @@
 """The connection check of an account's (or a wizard's) settings, and its report per server: where,
-whether it worked, what worked, what failed and the certificate, in the reader's language. The wizard
-renders the report as HTML, the account's last check keeps it as text."""
+whether it worked, what worked, what failed and the certificate. The report is data (codes and
+parameters), rendered in the reader's language when shown: as HTML by the wizard, as text on the
+account's last check."""
 
 from odoo.exceptions import ValidationError
 
 from .. import mailcore
-from ..mailcore.text import render
+from ..mailcore.text import _lt, render
 from .email_account_sides import SIDES
 
 CA_FILE_PARAMETER = "email_account.ca_file"
@@ -60,10 +61,9 @@ def run_check(settings):
 
 
 def check_report(settings, result):
-    """One entry per server ``result`` (a mailcore AccountResult) checked with ``settings`` (an account or
-    a wizard): side, title, server, security, ok, worked (lines), problem and certificate."""
-    _ = settings.env._
-    security_labels = dict(settings._fields["smtp_security"]._description_selection(settings.env))  # translated
+    """The report of ``result`` (a mailcore AccountResult) checked with ``settings`` (an account or a
+    wizard), as data to store: one entry per server with its side, server, security code, ok, what
+    worked and the problem as stored messages (``mailcore.message``), and the certificate."""
     report = []
     for side in SIDES.values():
         item = getattr(result, side.name)
@@ -72,22 +72,38 @@ def check_report(settings, result):
         report.append(
             {
                 "side": side.name,
-                "title": render(side.label, {}, _),
                 "server": f"{item.protocol.upper()} {item.host}:{item.port}",
-                "security": security_labels[item.security],
+                "security": item.security,
                 "ok": item.ok,
                 "worked": _achievements(settings, item, settings[side.field("tls_policy")]),
-                "problem": settings._explain(item) if item.code else "",
+                "problem": mailcore.error_message(item.code, item.params) if item.code else None,
                 "certificate": item.facts.get("certificate") if item.code in mailcore.CERTIFICATE_CODES else None,
             }
         )
     return report
 
 
+def shown_report(env, report):
+    """A stored report (``check_report``) in the language of ``env``: title, server, security, ok,
+    worked (lines), problem and certificate of each server."""
+    _ = env._
+    security_labels = dict(env["email.account.settings.mixin"]._fields["smtp_security"]._description_selection(env))
+    return [
+        {
+            **server,
+            "title": render(SIDES[server["side"]].label, {}, _),
+            "security": security_labels.get(server["security"], server["security"]),
+            "worked": [mailcore.render_message(line, _) for line in server["worked"]],
+            "problem": mailcore.render_message(server["problem"], _),
+        }
+        for server in report
+    ]
+
+
 def report_text(env, report):
-    """The report as plain text, for logs of the check that are not a web page."""
+    """A stored report as plain text in the language of ``env``, for the account's last check."""
     lines = []
-    for server in report:
+    for server in shown_report(env, report):
         status = env._("OK") if server["ok"] else env._("failed")
         lines.append(f"{server['title']} ({server['server']}, {server['security']}): {status}")
         lines.extend(f"  - {line}" for line in server["worked"])
@@ -98,31 +114,39 @@ def report_text(env, report):
 
 def _achievements(settings, item, tls_policy):
     """What the check got through, from the facts it gathered, so a failure still shows progress."""
-    env = settings.env
     facts = item.facts
     worked = []
     if facts.get("address"):
-        worked.append(env._("Connected to %(host)s (%(address)s).", host=item.host, address=facts["address"]))
+        worked.append(
+            mailcore.message(_lt("Connected to %(host)s (%(address)s)."), host=item.host, address=facts["address"])
+        )
     if facts.get("tls_version") and item.code not in mailcore.CERTIFICATE_CODES:
-        worked.append(env._("Encrypted with %(version)s.", version=facts["tls_version"]))
+        worked.append(mailcore.message(_lt("Encrypted with %(version)s."), version=facts["tls_version"]))
         if facts.get("certificate"):
-            worked.append(_certificate_line(env, facts["certificate"], tls_policy))
+            worked.append(_certificate_line(facts["certificate"], tls_policy))
     if facts.get("auth_mechanisms"):
-        worked.append(env._("Login methods offered: %(methods)s.", methods=", ".join(facts["auth_mechanisms"])))
+        worked.append(
+            mailcore.message(_lt("Login methods offered: %(methods)s."), methods=", ".join(facts["auth_mechanisms"]))
+        )
     if facts.get("login_method") and (item.ok or item.stage != "auth"):
-        worked.append(env._("Logged in with %(method)s.", method=facts["login_method"]))
+        worked.append(mailcore.message(_lt("Logged in with %(method)s."), method=facts["login_method"]))
     if "messages" in facts:
-        worked.append(env._("Opened the mailbox; messages in it: %(count)s.", count=facts["messages"]))
+        worked.append(
+            mailcore.message(_lt("Opened the mailbox; messages in it: %(count)s."), count=facts["messages"])
+        )
     if item.ok and item.protocol == "smtp":
-        worked.append(env._("The server accepts mail from %(email)s.", email=settings.email))
+        worked.append(mailcore.message(_lt("The server accepts mail from %(email)s."), email=settings.email))
     return worked
 
 
-def _certificate_line(env, certificate, tls_policy):
+def _certificate_line(certificate, tls_policy):
+    fields = {name: certificate.get(name) for name in ("subject", "issuer", "not_after")}
     if tls_policy == "pin":
-        return env._(
-            "Certificate of %(subject)s, valid until %(not_after)s, trusted by its fingerprint.", **certificate
+        return mailcore.message(
+            _lt("Certificate of %(subject)s, valid until %(not_after)s, trusted by its fingerprint."), **fields
         )
     if tls_policy == "any":
-        return env._("Certificate of %(subject)s accepted without verification.", **certificate)
-    return env._("Certificate of %(subject)s issued by %(issuer)s, valid until %(not_after)s.", **certificate)
+        return mailcore.message(_lt("Certificate of %(subject)s accepted without verification."), **fields)
+    return mailcore.message(
+        _lt("Certificate of %(subject)s issued by %(issuer)s, valid until %(not_after)s."), **fields
+    )

@@ -223,6 +223,15 @@ class EmailAccountSettingsMixin(models.AbstractModel):
             return str(item)
         return mailcore.explain(item.code, item.params, self.env._)
 
+    @api.model
+    def _problem_message(self, item):
+        """What ``_explain`` says, as a stored message (mailcore.message) to render when read."""
+        if isinstance(item, mailcore.InvalidValue):
+            return item.as_message()
+        if isinstance(item, ValueError):
+            return str(item)
+        return mailcore.error_message(item.code, item.params)
+
     def _sides_in_use(self):
         """Outgoing to send; incoming to receive, or to log in first (POP-before-SMTP)."""
         self.ensure_one()

@@ -11,6 +11,7 @@ import socket
 import polib
 from lxml import etree, html
 
+from odoo.exceptions import UserError
 from odoo.modules.module import get_module_path
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
@@ -164,3 +165,69 @@ class TestTranslatedUi(TransactionCase):
                     }
                     self.assertFalse(sorted(f for f in fragments if f in text), f"English in {text}")
                 self.assertNotIn(action["name"], english, "the dialog's title")
+
+
+@tagged("post_install", "-at_install")
+class TestReadersLanguage(TransactionCase):
+    """What a check or the mail flow found is stored as data and read in each reader's language; the
+    chatter is written in the company's language, whoever (or whichever cron) wrote it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for lang in ("fr_FR", "ar_001"):
+            cls.env["res.lang"]._activate_lang(lang)
+        cls.env["ir.module.module"].search([("name", "=", MODULE)])._update_translations(["fr_FR", "ar_001"])
+        cls.po = {code: {e.msgid: e.msgstr for e in polib.pofile(i18n_path(f"{code}.po"))} for code in ("fr", "ar")}
+        with socket.socket() as sock:  # a port nothing listens on: the check fails, refused
+            sock.bind(("127.0.0.1", 0))
+            cls.closed_port = sock.getsockname()[1]
+        cls.account = cls.env["email.account"].create(
+            {
+                "email": "reader@example.test",
+                "password": "secret",
+                "use_for_receiving": False,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": cls.closed_port,
+                "smtp_security": "starttls",
+            }
+        )
+
+    def refused(self, code):
+        template = "%(host)s refused the connection on port %(port)s."
+        text = self.po[code][template] if code else template
+        return text % {"host": "127.0.0.1", "port": self.closed_port}
+
+    def read_as(self, lang, field):
+        self.account.invalidate_recordset()
+        return self.account.with_context(lang=lang)[field]
+
+    def test_last_check_is_read_in_the_readers_language(self):
+        self.account.with_context(lang="fr_FR").action_check_connection()
+        self.assertEqual(self.account.check_state, "failed")
+        self.assertIn(self.refused("fr"), self.read_as("fr_FR", "last_check_message"))
+        self.assertIn(self.refused("ar"), self.read_as("ar_001", "last_check_message"))
+        english = self.read_as("en_US", "last_check_message")
+        self.assertIn(self.refused(None), english)
+        self.assertIn("Outgoing server", english)
+
+    def test_mail_flow_problem_is_read_in_the_readers_language(self):
+        # Not assertRaises, whose savepoint would undo what the failure recorded.
+        try:
+            self.account.with_context(lang="fr_FR")._open_session("outgoing")
+        except UserError as error:
+            self.assertIn(self.refused("fr"), str(error))
+        else:
+            self.fail("the session opened")
+        for lang, code in (("fr_FR", "fr"), ("ar_001", "ar"), ("en_US", None)):
+            with self.subTest(lang=lang):
+                self.assertIn(self.refused(code), self.read_as(lang, "last_send_error"))
+
+    def test_cron_posts_in_the_companys_language(self):
+        self.account.company_id.partner_id.lang = "fr_FR"
+        self.account.sudo().write({"check_state": "ok", "last_check_date": "2026-01-01 00:00:00"})
+        self.env["email.account"].with_context(lang="en_US")._cron_check_accounts()
+        self.assertEqual(self.account.check_state, "failed")
+        body = html.fromstring(str(self.account.message_ids[0].body)).text_content()
+        self.assertIn(self.po["fr"]["%(account)s stopped working."] % {"account": self.account.display_name}, body)
+        self.assertIn(self.refused("fr"), body)

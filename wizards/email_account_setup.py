@@ -14,8 +14,8 @@ from ..models.email_account_check import (
     check_arguments,
     check_report,
     internal_hosts_allowed,
-    report_text,
     run_check,
+    shown_report,
 )
 from ..models.email_account_sides import SIDES
 
@@ -302,10 +302,11 @@ class EmailAccountSetup(models.TransientModel):
             if not arguments["login_before_send"]:
                 result = discovered.check_of(arguments["outgoing"], arguments["incoming"])
         result = result or run_check(self)
-        report = {server["side"]: server for server in check_report(self, result)}
+        report = check_report(self, result)
+        shown = {server["side"]: server for server in shown_report(self.env, report)}
         values = {"state": "check", "check_ok": result.ok}
         for side in SIDES:
-            server = report.get(side)
+            server = shown.get(side)
             certificate = server and server["certificate"]
             # The one-click trust is for a certificate nobody vouches for, never for an expired one.
             trustable = certificate and getattr(result, side).code in mailcore.TRUSTABLE_CERTIFICATE_CODES
@@ -333,7 +334,7 @@ class EmailAccountSetup(models.TransientModel):
             {
                 "check_state": "ok",
                 "last_check_date": fields.Datetime.now(),
-                "last_check_message": report_text(self.env, list(report.values())),
+                "last_check_data": report,
             }
         )
         self.sudo().password = False  # saved where it lives: the wizard needs it no more
