@@ -14,7 +14,15 @@ EXPLANATIONS = {
     "host_not_found": (
         _lt("The server name %(host)s could not be found."),
         _lt("The name is misspelt, or the domain's DNS has no address for it."),
-        _lt("Check the server name (for example smtp.%(domain)s) or ask your provider for the right one."),
+        _lt("Check the spelling of the server name, or ask your provider for the right one."),
+    ),
+    "dns_unavailable": (
+        _lt("The server name %(host)s could not be looked up: no DNS server answered."),
+        _lt("This Odoo server cannot resolve names or reach the internet, or the domain's DNS servers are down."),
+        _lt(
+            "Check this Odoo server's network connection and DNS settings (for example run 'getent hosts "
+            "%(host)s' on it), then retry."
+        ),
     ),
     "connection_refused": (
         _lt("%(host)s refused the connection on port %(port)s."),

@@ -140,6 +140,10 @@ class Probe:
             addresses = lookup.result(self.deadline.remaining())
         except TimeoutError:
             raise self.fail("timeout") from None
+        except socket.gaierror as error:
+            # EAI_AGAIN: no DNS server gave an answer, which says nothing about the name itself.
+            code = "dns_unavailable" if error.errno == socket.EAI_AGAIN else "host_not_found"
+            raise self.fail(code, reason=str(error)) from None
         except OSError as error:
             raise self.fail("host_not_found", reason=str(error)) from None
         if self.settings.allow_internal:

@@ -34,6 +34,23 @@ class Resolver:
     def __init__(self, nameservers=(), port=53):
         self.nameservers = tuple(nameservers)
         self.port = int(port)
+        # Whether any question went out, and whether any DNS server answered one (a refusal is no
+        # answer): asked and never answered means this server cannot resolve names at all, not that
+        # the names do not exist.
+        self.asked = False
+        self.answered = False
+
+    @property
+    def silent(self):
+        """Asked, and no DNS server ever answered."""
+        return self.asked and not self.answered
+
+    def server_names(self):
+        """The DNS servers asked, for the user ("127.0.0.53"); empty if none is configured."""
+        try:
+            return [address for address, _port in self._servers]
+        except Exception:  # noqa: BLE001 - no resolv.conf: no server to name
+            return []
 
     @property
     def custom(self):
@@ -64,6 +81,7 @@ class Resolver:
         except dns.exception.DNSException:  # not a name DNS can carry (too long, empty label)
             return []
         servers, answered = self._servers, False
+        self.asked = True
         for attempt in range(MAX_TRIES * len(servers)):
             if deadline.abort_reason or deadline.remaining() <= 0:
                 break
@@ -77,9 +95,11 @@ class Resolver:
             answered = True
             rcode = response.rcode()
             if rcode == dns.rcode.NXDOMAIN:
+                self.answered = True
                 return []
             if rcode != dns.rcode.NOERROR:  # SERVFAIL, REFUSED: another server may know
                 continue
+            self.answered = True
             question = request.question[0]
             try:
                 return list(dns.resolver.Answer(question.name, question.rdtype, dns.rdataclass.IN, response))

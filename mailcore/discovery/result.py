@@ -14,6 +14,15 @@ SIGN_IN_ONLY = _lt(
     "%(provider)s (found %(origin)s) accepts no password from mail programs, only a sign-in on its "
     "own page (OAuth2)."
 )
+OFFLINE = _lt(
+    "This Odoo server cannot resolve names or reach the internet: no DNS server answered (%(servers)s). "
+    "Check its network connection and DNS settings (/etc/resolv.conf, or the system parameter "
+    "email_account.discovery_nameservers), for example with 'getent hosts %(domain)s' on the server, then retry."
+)
+OFFLINE_FOUND = _lt("The settings below were found %(origin)s but could not be checked.")
+NO_DNS_SERVER = _lt("none configured")
+# Failures of a check that only say a name could not be resolved.
+_NAME_CODES = frozenset({"host_not_found", "dns_unavailable"})
 # The settings a check depends on, besides the password discovery was given (and that it was a password).
 _CHECKED = tuple(
     "protocol host port security login safe_logon auth_mechanism tls_policy pinned_fingerprint sender cafile "
@@ -33,6 +42,16 @@ class DiscoveryResult:
     candidates: list = dataclasses.field(default_factory=list)  # every configuration found, best first
     reasons: list = dataclasses.field(default_factory=list)  # why sources gave nothing, as Text
     elapsed: float = 0.0
+    dns_silent: bool = False  # DNS questions were asked and no DNS server ever answered
+    nameservers: list = dataclasses.field(default_factory=list)  # the DNS servers asked
+
+    @property
+    def offline(self):
+        """Nothing could be resolved: no DNS server answered discovery, and no check got further."""
+        checked = [side for side in (self.check.outgoing, self.check.incoming) if side] if self.check else []
+        if checked and all(side.code == "dns_unavailable" for side in checked):
+            return True
+        return self.dns_silent and all(side.code in _NAME_CODES for side in checked)
 
     @property
     def ok(self):
@@ -78,6 +97,8 @@ class DiscoveryResult:
         one line per source that gave nothing."""
         if self.ok:
             return ""
+        if self.offline:
+            return self._offline_reason(gettext)
         lines = "\n".join("• " + reason.render(gettext) for reason in self.reasons)
         if self.configuration is not None and self.configuration.oauth_only:
             origin = self.configuration.describe(gettext)
@@ -104,3 +125,12 @@ class DiscoveryResult:
                 gettext,
             )
         return render(_lt("Nothing was found:\n%(reasons)s"), {"reasons": lines}, gettext)
+
+    def _offline_reason(self, gettext):
+        """Said once instead of a failure per source and server, none of which is the real cause."""
+        servers = ", ".join(self.nameservers) or render(NO_DNS_SERVER, {}, gettext)
+        text = render(OFFLINE, {"servers": servers, "domain": self.domain}, gettext)
+        if self.configuration is not None:
+            origin = self.configuration.describe(gettext)
+            text += "\n" + render(OFFLINE_FOUND, {"origin": origin}, gettext)
+        return text

@@ -322,7 +322,13 @@ class _Run:
 
     def _finish(self, winner):
         result = DiscoveryResult(
-            self.email, self.domain, self.password is not None, candidates=list(self.found), reasons=self.reasons
+            self.email,
+            self.domain,
+            self.password is not None,
+            candidates=list(self.found),
+            reasons=self.reasons,
+            dns_silent=self.resolver.silent,
+            nameservers=self.resolver.server_names() if self.resolver.silent else [],
         )
         chosen = winner or (self.found[0] if self.found else None)
         if chosen is not None:

@@ -30,9 +30,9 @@ def _not_checked(server, domain, stage, code, **extra):
     )
 
 
-def _not_found(server, domain):
-    """The check of a server our DNS servers have no address for."""
-    return _not_checked(server, domain, "resolve", "host_not_found")
+def _not_found(server, domain, answered=True):
+    """The check of a server our DNS servers have no address for (``answered``), or did not answer for."""
+    return _not_checked(server, domain, "resolve", "host_not_found" if answered else "dns_unavailable")
 
 
 def _unencrypted(server, domain):
@@ -42,24 +42,28 @@ def _unencrypted(server, domain):
 
 
 def check_side(servers, password, domain, resolver, new_deadline, allow_internal=True):
-    """(CheckResult, server): the first of ``servers`` that passes, else the last attempt's failure;
-    a wrong password stops early, it would be wrong for the others too. Each attempt has a deadline of
-    its own from ``new_deadline()``: one ended early (a plain answer on a TLS port) must not end the
-    next. ``allow_internal``: see ServerSettings."""
-    result = None
+    """(CheckResult, server): the first of ``servers`` that passes, else the first one's failure (the
+    server offered to the user is the one the failure names); a wrong password stops early, it would
+    be wrong for the others too. Each attempt has a deadline of its own from ``new_deadline()``: one
+    ended early (a plain answer on a TLS port) must not end the next. ``allow_internal``: see
+    ServerSettings."""
+    first = None
     for server in servers:
         if server.security == "none":
-            result = result or _unencrypted(server, domain)
+            first = first or (_unencrypted(server, domain), server)
             continue
         deadline = new_deadline()
         settings = server.replace(password=password, allow_internal=allow_internal)
         try:
             address = resolver.address(server.host, deadline)
         except LookupTimeout:
-            address = ""
+            first = first or (_not_found(server, domain, answered=False), server)
+            continue
         if address == "":  # our DNS servers do not know it: the system's must not be asked instead
+            first = first or (_not_found(server, domain), server)
             continue
         result = check_server(settings.replace(address=address or ""), deadline=deadline)
         if result.ok or result.code == "auth_failed" or deadline.remaining() <= 0:
             return result, server
-    return result or _not_found(servers[0], domain), servers[0]
+        first = first or (result, server)
+    return first or (_not_found(servers[0], domain), servers[0])

@@ -2,7 +2,8 @@
 
 ``DnsServer(records)`` answers UDP (and TCP) queries from a zone given as
 ``{("name.", "TYPE"): ["rdata", ...]}``; names it does not know get NXDOMAIN. ``blackhole=True``
-makes it swallow every query, as a firewalled resolver does; ``blackhole=("MX",)`` only those types.
+makes it swallow every query, as a firewalled resolver does; ``blackhole=("MX",)`` only those types;
+``refuse=True`` answers every query REFUSED, as a resolver that serves other networks only does.
 ``delay`` (seconds) holds each answer back, as a resolver that far away would (the benchmarks'
 round-trip time).
 """
@@ -23,12 +24,13 @@ except ImportError:
 
 
 class DnsServer(SocketServerThread):
-    def __init__(self, records=None, blackhole=False, wildcard_a=(), delay=0.0):
+    def __init__(self, records=None, blackhole=False, wildcard_a=(), delay=0.0, refuse=False):
         """``wildcard_a``: domain suffixes whose every name has A 127.0.0.1 (e.g. ``("disco.test",)``)."""
         self.records = {
             (name.lower().rstrip(".") + ".", kind): list(values) for (name, kind), values in (records or {}).items()
         }
         self.blackhole = blackhole
+        self.refuse = refuse
         self.delay = delay
         self.wildcard_a = tuple(suffix.lower().rstrip(".") for suffix in wildcard_a)
         self.queries = []
@@ -53,6 +55,9 @@ class DnsServer(SocketServerThread):
             return None
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
+        if self.refuse:
+            response.set_rcode(dns.rcode.REFUSED)
+            return response.to_wire()
         values = self.records.get((name, kind))
         bare = name.rstrip(".")
         if (

@@ -11,6 +11,9 @@ import pytest
 import faultservers
 from accounts import GMAIL_SCOPE, harness_client, settings_for, with_token
 from mailcore import ERROR_CODES, ServerSettings, check_server
+from mailcore.deadline import Deadline
+from mailcore.discovery.dns import Resolver
+from mailcore.discovery.verify import check_side
 
 # Reachable only by leaving this machine, which tests may not do.
 NOT_PRODUCIBLE_HERE = {"network_unreachable"}
@@ -26,8 +29,8 @@ def fault(handler, protocol="smtp", security="none", **changes):
         return check_server(settings, timeout=timeout)
 
 
-def closed_port():
-    with contextlib.closing(socket.socket()) as sock:
+def closed_port(kind=socket.SOCK_STREAM):
+    with contextlib.closing(socket.socket(socket.AF_INET, kind)) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
@@ -58,6 +61,14 @@ SCENARIOS = {
     "host_not_found": lambda servers: check_server(
         ServerSettings("smtp", "no-such-host.invalid", 587, "starttls"), timeout=5
     ),
+    # A DNS server that is not there (nothing listens on its port): nobody answers the question.
+    "dns_unavailable": lambda servers: check_side(
+        [ServerSettings("imap", "imap.example.test", 993, "ssl")],
+        "secret-pw",
+        "example.test",
+        Resolver(("127.0.0.1",), closed_port(socket.SOCK_DGRAM)),
+        lambda: Deadline(1.5),
+    )[0],
     "internal_address": lambda servers: check_server(
         settings_for(servers, "imap", "ssl", allow_internal=False)
     ),
