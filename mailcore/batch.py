@@ -16,8 +16,9 @@ from .check import check_account
 DEFAULT_CONCURRENCY = 8
 
 
-def check_many(jobs, concurrency=DEFAULT_CONCURRENCY, budget=None):
-    """Check each ``(key, kwargs)`` of ``jobs`` with ``check_account(**kwargs)``.
+def check_many(jobs, concurrency=DEFAULT_CONCURRENCY, budget=None, progress=None):
+    """Check each ``(key, kwargs)`` of ``jobs`` with ``check_account(**kwargs)``; ``progress``: see
+    mailcore.progress (once cancelled, the accounts not started yet are not checked).
 
     Returns ``{key: AccountResult or None}``; ``None`` means the budget ran out before the check started.
     """
@@ -27,12 +28,12 @@ def check_many(jobs, concurrency=DEFAULT_CONCURRENCY, budget=None):
 
     def run(kwargs):
         remaining = None if end is None else end - time.monotonic()
-        if remaining is not None and remaining <= 0:
+        if (remaining is not None and remaining <= 0) or (progress is not None and progress.cancelled):
             return None
         timeout = float(kwargs.get("timeout", 10))
         if remaining is not None:
             timeout = min(timeout, remaining)
-        return check_account(**{**kwargs, "timeout": timeout})
+        return check_account(**{**kwargs, "timeout": timeout, "progress": progress})
 
     pending, taking = iter(jobs), threading.Lock()
 

@@ -46,9 +46,10 @@ class AccountResult:
         return all(result.ok for result in (self.outgoing, self.incoming) if result is not None)
 
 
-def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=None):
-    """Check one server. ``login_first``: incoming settings to log in to before SMTP (POP-before-SMTP)."""
-    deadline = deadline or Deadline(timeout)
+def check_server(settings, timeout=DEFAULT_TIMEOUT, login_first=None, deadline=None, progress=None):
+    """Check one server. ``login_first``: incoming settings to log in to before SMTP (POP-before-SMTP).
+    ``progress``: a mailcore.progress.Progress to report to and be cancelled by."""
+    deadline = deadline or Deadline(timeout, progress)
     if login_first is not None:
         return _check(settings, deadline, _login_beside(login_first, deadline))
     return _check(settings, deadline)
@@ -58,7 +59,7 @@ def _login_beside(settings, deadline):
     """The check of ``settings`` on a worker, as a future: the login before sending, run while this
     thread connects to the outgoing server. A deadline of its own (one deadline watches one socket),
     ending when ``deadline`` does."""
-    return workers.submit(check_server, settings, deadline=Deadline(deadline.remaining()))
+    return workers.submit(check_server, settings, deadline=Deadline(deadline.remaining(), deadline.progress))
 
 
 def logged_in_first(first):
@@ -115,22 +116,23 @@ def connect(probe):
     return client
 
 
-def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_before_send=False):
-    """Check the outgoing and incoming servers concurrently, within one shared deadline."""
+def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_before_send=False, progress=None):
+    """Check the outgoing and incoming servers concurrently, within one shared deadline; ``progress``
+    (mailcore.progress.Progress) hears where they are and may cancel them."""
     seconds = float(timeout)
     result = AccountResult()
     if login_before_send and outgoing is not None and incoming is not None:
         # One login serves both: the incoming check is the login before sending. Two logins at once
         # would trip servers that allow one login a minute (Cyrus's default), at random.
-        deadline = Deadline(seconds)
+        deadline = Deadline(seconds, progress)
         incoming_job = _login_beside(incoming, deadline)
         result.outgoing = _check(outgoing, deadline, incoming_job)
         result.incoming = incoming_job.result()
         return result
     # The incoming check runs on a worker while this thread checks the outgoing server.
-    incoming_job = workers.submit(check_server, incoming, seconds) if incoming is not None else None
+    incoming_job = workers.submit(check_server, incoming, seconds, progress=progress) if incoming is not None else None
     if outgoing is not None:
-        result.outgoing = check_server(outgoing, seconds)
+        result.outgoing = check_server(outgoing, seconds, progress=progress)
     if incoming_job is not None:
         result.incoming = incoming_job.result()
     return result
@@ -139,7 +141,8 @@ def check_account(outgoing=None, incoming=None, timeout=DEFAULT_TIMEOUT, login_b
 def _add_certificate(probe, failure, deadline):
     """A certificate was refused: fetch it without verification so the user can judge and pin it."""
     if "certificate" not in probe.facts:
-        fetcher = Probe(probe.settings.replace(tls_policy="any"), Deadline(max(deadline.remaining(), 0.5)))
+        fetch_deadline = Deadline(max(deadline.remaining(), 0.5), deadline.progress)
+        fetcher = Probe(probe.settings.replace(tls_policy="any"), fetch_deadline)
         # Facts are a bonus: the failure stands whether or not the certificate can be fetched.
         with contextlib.suppress(Exception):
             PROTOCOLS[probe.settings.protocol].open_connection(fetcher)

@@ -74,7 +74,8 @@ watchdog = _Watchdog()
 
 
 class Deadline:
-    def __init__(self, seconds):
+    def __init__(self, seconds, progress=None):
+        """``progress``: the run's mailcore.progress.Progress, whose cancel aborts this deadline."""
         self.seconds = float(seconds)
         self.end = time.monotonic() + self.seconds
         self._lock = threading.Lock()
@@ -83,6 +84,9 @@ class Deadline:
         self.expired = False
         self.abort_reason = None
         self.handed_over = False
+        self.progress = progress
+        if progress is not None:
+            progress.watch(self)
 
     def remaining(self):
         return max(0.0, self.end - time.monotonic())

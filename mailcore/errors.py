@@ -175,6 +175,11 @@ EXPLANATIONS = {
         _lt("Loopback, private and link-local addresses may be reached only where an administrator allows it."),
         _lt("Use the mail server's public name, or ask an administrator to set up this account."),
     ),
+    "check_cancelled": (
+        _lt("The check of %(host)s:%(port)s was stopped before it finished (at stage %(stage)s)."),
+        _lt("It was cancelled while it ran."),
+        _lt("Check again when you are ready; nothing was changed."),
+    ),
     "protocol_error": (
         _lt("%(host)s:%(port)s answered something that is not %(protocol)s (%(reason)s)."),
         _lt("The port belongs to another service, or a proxy in between garbles the dialogue."),

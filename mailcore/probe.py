@@ -34,6 +34,8 @@ _CLOSED = (
 )
 # How long a greeting may keep us waiting before we ask whether the port speaks TLS instead.
 _SNIFF_AFTER = 2.0
+# How often a wait for a name look-up (which cannot be interrupted) looks whether it was aborted.
+_ABORT_POLL = 0.1
 
 
 class Probe:
@@ -55,6 +57,8 @@ class Probe:
     def enter(self, stage):
         self.finish()
         self.stage = stage
+        if self.deadline.progress is not None:
+            self.deadline.progress.entered(self.settings, stage)
         if self.deadline.abort_reason:  # ended from outside: no new stage, no new socket
             raise self.fail(self.deadline.abort_reason)
 
@@ -137,7 +141,7 @@ class Probe:
             socket.getaddrinfo, _connect_host(self.settings), self.settings.port, type=socket.SOCK_STREAM
         )
         try:
-            addresses = lookup.result(self.deadline.remaining())
+            addresses = self._wait_for(lookup)
         except TimeoutError:
             raise self.fail("timeout") from None
         except socket.gaierror as error:
@@ -152,6 +156,17 @@ class Probe:
         if not reachable:
             raise self.fail("internal_address", address=addresses[0][4][0])
         return reachable
+
+    def _wait_for(self, lookup):
+        """The look-up's outcome; TimeoutError at the deadline, or as soon as it is aborted."""
+        while True:
+            try:
+                return lookup.result(min(self.deadline.remaining(), _ABORT_POLL))
+            except TimeoutError:
+                if lookup.done():  # the look-up's own error
+                    raise
+                if self.deadline.abort_reason or self.deadline.remaining() <= 0:
+                    raise
 
     def _connect(self, addresses):
         last_error = None
@@ -219,6 +234,8 @@ class Probe:
         self._closers.append(closer)
 
     def close(self):
+        if self.deadline.progress is not None:
+            self.deadline.progress.left(self.settings)
         self.greeted()
         self.deadline.release()
         for close in self._closers + [sock.close for sock in self._sockets]:

@@ -42,6 +42,7 @@ class DiscoveryResult:
     candidates: list = dataclasses.field(default_factory=list)  # every configuration found, best first
     reasons: list = dataclasses.field(default_factory=list)  # why sources gave nothing, as Text
     elapsed: float = 0.0
+    cancelled: bool = False  # stopped by its Progress before it decided
     dns_silent: bool = False  # DNS questions were asked and no DNS server ever answered
     nameservers: list = dataclasses.field(default_factory=list)  # the DNS servers asked
 

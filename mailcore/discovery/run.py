@@ -41,9 +41,10 @@ MISSING = {
 }
 
 
-def discover(email, password=None, budget=DEFAULT_BUDGET, options=None, sides=("incoming", "outgoing")):
-    """Find (and, given a password, check) the settings of ``email`` within ``budget`` seconds."""
-    run = _Run(email, password, float(budget), options or DiscoveryOptions(), sides)
+def discover(email, password=None, budget=DEFAULT_BUDGET, options=None, sides=("incoming", "outgoing"), progress=None):
+    """Find (and, given a password, check) the settings of ``email`` within ``budget`` seconds.
+    ``progress``: a mailcore.progress.Progress that hears which servers are checked and may cancel."""
+    run = _Run(email, password, float(budget), options or DiscoveryOptions(), sides, progress)
     return run.result()
 
 
@@ -59,14 +60,15 @@ class _Single:
 
 
 class _Run:
-    def __init__(self, email, password, budget, options, sides):
+    def __init__(self, email, password, budget, options, sides, progress=None):
         self.email = email.strip()
         self.local, self.domain = split_address(self.email)
         self.password = password
         self.options = options
         self.sides = sides
         self.started = time.monotonic()
-        self.deadline = Deadline(budget)
+        self.progress = progress
+        self.deadline = Deadline(budget, progress)
         self.resolver = Resolver(options.nameservers, options.dns_port)
         self.events = queue.Queue()
         self.pool = concurrent.futures.ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="discovery")
@@ -81,12 +83,14 @@ class _Run:
         self.checks = {}  # id(configuration) -> (AccountResult, chosen servers), or None while running
         self.reasons = []
         self.guessing = False
+        if progress is not None:
+            progress.on_cancel(lambda: self.events.put(("cancel",)))
 
     # -- jobs -----------------------------------------------------------------------------------
     def _new_deadline(self):
         """A deadline of its own for one job or attempt (aborting it stops only that one), within the
         budget; one asked for once the run has ended is aborted from the start."""
-        deadline = Deadline(self.deadline.remaining())
+        deadline = Deadline(self.deadline.remaining(), self.progress)
         with self.deadlines_lock:
             self.deadlines.append(deadline)
             if self.ended:
@@ -289,7 +293,7 @@ class _Run:
             self._start(name, (1, 0), _Single(functools.partial(self._mx, self._new_deadline())))
         guess_at = self.started + self.deadline.seconds * _GUESS_AFTER
         winner = self._winner()
-        while winner is None and self.deadline.remaining() > 0:
+        while winner is None and self.deadline.remaining() > 0 and not self.deadline.abort_reason:
             may_guess = options.use_guess and not self.guessing and not self.found
             if may_guess and (time.monotonic() >= guess_at or not self.pending):
                 self._start_guessing()
@@ -313,6 +317,8 @@ class _Run:
                 if lookup.wake_at and lookup.wake_at <= now:
                     self._source_done(name, lookup.tick())
             return
+        if event[0] == "cancel":
+            return  # the loop sees the aborted deadline
         if event[0] == "job":
             _kind, token, outcome = event
             self.waiting.pop(token)(outcome)
@@ -328,6 +334,7 @@ class _Run:
             candidates=list(self.found),
             reasons=self.reasons,
             dns_silent=self.resolver.silent,
+            cancelled=bool(self.progress and self.progress.cancelled),
             nameservers=self.resolver.server_names() if self.resolver.silent else [],
         )
         chosen = winner or (self.found[0] if self.found else None)
