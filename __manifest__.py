@@ -24,6 +24,7 @@
     "assets": {
         "web.assets_backend": [
             "email_account/static/src/views/*",
+            "email_account/static/src/check_progress/*",
         ],
         "web.assets_tests": [
             "email_account/static/tests/tours/*.js",

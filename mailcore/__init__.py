@@ -9,6 +9,7 @@ from .check import AccountResult, CheckResult, check_account, check_server
 from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, TRUSTABLE_CERTIFICATE_CODES, CheckFailure, explain
 from .mailbox import MailboxError, open_mailbox
 from .message import error_message, lines, message, render_message, sanitize_message
+from .progress import Progress, run_aside
 from .sanitize import sanitize
 from .session import open_session
 from .settings import DEFAULT_PORTS, DEFAULT_TIMEOUT, Secret, ServerSettings, default_port
@@ -27,6 +28,7 @@ __all__ = [
     "CheckResult",
     "InvalidValue",
     "MailboxError",
+    "Progress",
     "Secret",
     "ServerSettings",
     "check_account",
@@ -44,6 +46,7 @@ __all__ = [
     "open_mailbox",
     "open_session",
     "render_message",
+    "run_aside",
     "sanitize",
     "sanitize_message",
     "wire_email",

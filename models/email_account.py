@@ -11,6 +11,7 @@ from odoo.tools import escape_psql, plaintext2html
 from .. import mailcore
 from ..mailcore.text import _lt, render
 from .email_account_check import check_arguments, check_report, report_text, server_settings
+from .email_account_check_progress import run_watched
 from .email_account_flow import CHECK_CLEARS, explain_flow, stored_params
 from .email_account_sides import ROUTE_FIELDS, SIDES, side_fields
 
@@ -272,7 +273,7 @@ class EmailAccount(models.Model):
     def action_check_connection(self):
         """Check the selected accounts concurrently, record each outcome, and sum them up in a notification."""
         self.check_access("write")
-        results = self._run_checks_and_record(ACTION_CHECK_BUDGET)
+        results = self._run_checks_and_record(ACTION_CHECK_BUDGET, watched=True)
         failed = self.filtered(lambda account: results.get(account.id) is False)
         skipped = self.filtered(lambda account: account.id not in results)
         working = len(self) - len(failed) - len(skipped)
@@ -334,11 +335,13 @@ class EmailAccount(models.Model):
             },
         }
 
-    def _run_checks_and_record(self, budget):
+    def _run_checks_and_record(self, budget, watched=False):
         """Check these accounts with bounded concurrency under ``budget`` seconds, then record each result.
 
         The checks run in worker threads without the ORM; every write happens here, in this thread.
         Returns {account id: ok} for the accounts checked; those the budget did not reach are left out.
+        ``watched``: the caller's browser sees the progress and may cancel (run_watched), which records
+        nothing.
         """
         jobs, unusable = [], {}
         for account in self:
@@ -346,7 +349,17 @@ class EmailAccount(models.Model):
                 jobs.append((account.id, check_arguments(account)))
             except ValueError as error:  # settings saved before validation existed: a failure to report
                 unusable[account.id] = account._problem_message(error)
-        results = mailcore.check_many(jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget)
+        def check(progress=None):
+            return mailcore.check_many(
+                jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget, progress=progress
+            )
+
+        if watched:
+            results, cancelled = run_watched(self, check)
+            if cancelled:
+                raise UserError(self.env._("The check was cancelled. Nothing was changed."))
+        else:
+            results = check()
         outcome = {}
         for account in self:
             result = results.get(account.id)

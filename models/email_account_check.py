@@ -7,6 +7,7 @@ from odoo.exceptions import ValidationError
 
 from .. import mailcore
 from ..mailcore.text import _lt, render
+from .email_account_check_progress import run_watched
 from .email_account_sides import SIDES
 
 CA_FILE_PARAMETER = "email_account.ca_file"
@@ -48,16 +49,20 @@ def check_arguments(settings):
     }
 
 
-def run_check(settings):
-    """Check the servers in use; never raises for a server's fault (the core reports it instead)."""
+def run_check(settings, watched=False):
+    """Check the servers in use; never raises for a server's fault (the core reports it instead).
+    ``watched``: show the check's progress to the caller's browser and let it cancel (run_watched);
+    then returns (result, cancelled)."""
     settings.ensure_one()
     try:
-        arguments = check_arguments(settings)
+        arguments = check_arguments(settings)  # here, in the request's thread: the ORM is not thread-safe
     except ValueError as error:  # e.g. a line break pasted into the login: the user's to fix
         raise ValidationError(
             settings.env._("These settings cannot be checked: %(reason)s", reason=settings._explain(error))
         ) from error
-    return mailcore.check_account(**arguments)
+    if not watched:
+        return mailcore.check_account(**arguments)
+    return run_watched(settings, lambda progress: mailcore.check_account(**arguments, progress=progress))
 
 
 def check_report(settings, result):

@@ -1,5 +1,6 @@
 from . import (
     test_access,
+    test_check_progress,
     test_email_account,
     test_email_account_discovery,
     test_email_account_setup,

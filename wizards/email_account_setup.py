@@ -17,6 +17,7 @@ from ..models.email_account_check import (
     run_check,
     shown_report,
 )
+from ..models.email_account_check_progress import run_watched
 from ..models.email_account_sides import SIDES
 
 DISCOVERY_PARAMETER = "email_account.discovery_%s"
@@ -237,17 +238,22 @@ class EmailAccountSetup(models.TransientModel):
         """The automatic path: find (and, given the password, check) the settings. When that fails,
         say why and open the manual steps with the best candidate; returns the discovery result."""
         options, budget = self._discovery_options()
+        # The check needs it; only an administrator may let discovery send the account's elsewhere.
+        password = self.sudo().password or (self._may_read_password() and self.account_id.sudo().password) or None
+        email, sides = self.email, tuple(self._sides_in_use())  # read here: the discovery runs aside, without the ORM
         try:
-            result = discovery.discover(
-                self.email,
-                # The check needs it; only an administrator may let discovery send the account's elsewhere.
-                self.sudo().password or (self._may_read_password() and self.account_id.sudo().password) or None,
-                budget=budget,
-                options=options,
-                sides=tuple(self._sides_in_use()),
+            domain = discovery.config.split_address(email)[1]
+            result, cancelled = run_watched(
+                self,
+                lambda progress: discovery.discover(
+                    email, password, budget=budget, options=options, sides=sides, progress=progress
+                ),
+                domain=domain,
             )
         except ValueError as error:  # an address whose domain is no valid host name
             raise UserError(self.env._("%(email)s is not a usable email address.", email=self.email)) from error
+        if cancelled:
+            raise UserError(self.env._("The search for the settings was cancelled. Nothing was changed."))
         values = self._discovered_values(result)
         if result.ok:
             values["discovery_source"] = self.env._(
@@ -301,7 +307,10 @@ class EmailAccountSetup(models.TransientModel):
             arguments = check_arguments(self)
             if not arguments["login_before_send"]:
                 result = discovered.check_of(arguments["outgoing"], arguments["incoming"])
-        result = result or run_check(self)
+        if result is None:
+            result, cancelled = run_check(self, watched=True)
+            if cancelled:
+                raise UserError(self.env._("The check was cancelled. Nothing was changed."))
         report = check_report(self, result)
         shown = {server["side"]: server for server in shown_report(self.env, report)}
         values = {"state": "check", "check_ok": result.ok}
