@@ -48,8 +48,8 @@ class EmailAccountCheckProgress(models.TransientModel):
     _order = "id desc"
 
     user_id = fields.Integer(readonly=True, help="The user whose check this is: who sees and may cancel it.")
-    res_model = fields.Char(required=True, readonly=True)
-    res_id = fields.Integer(readonly=True)
+    res_model = fields.Char("Model", required=True, readonly=True)
+    res_id = fields.Integer("Record ID", readonly=True)
     domain = fields.Char(readonly=True, help="Set while discovery looks for this domain's settings.")
     snapshot = fields.Json(readonly=True)
     running = fields.Boolean(default=True, readonly=True)

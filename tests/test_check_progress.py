@@ -138,10 +138,8 @@ class TestCheckProgress(TransactionCase):
     def test_only_the_creator_sees_or_cancels_a_check(self):
         wizard, seen = self.wizard(), {}
         browser = self.browser(wizard._name, wizard.id, seen, intruder=self.other)
-        try:
+        with self.assertRaises(UserError):
             wizard.action_next()
-        except UserError:
-            pass
         browser.join()
         self.assertTrue(seen["info"]["running"])
         self.assertFalse(seen["intruder_poll"])

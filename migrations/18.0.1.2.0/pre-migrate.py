@@ -3,6 +3,8 @@ whoever wrote them; from 18.0.1.2.0 they are stored as data and shown in the rea
 text moves into the data field as it is (a plain string is shown unchanged) until the next check or
 mail-flow event replaces it."""
 
+from odoo.tools import SQL
+
 MOVED = {
     "last_check_message": "last_check_data",
     "last_send_error": "last_send_error_data",
@@ -18,6 +20,15 @@ def migrate(cr, version):
         )
         if not cr.fetchone():
             continue
-        cr.execute(f"ALTER TABLE email_account ADD COLUMN IF NOT EXISTS {new} jsonb")
-        cr.execute(f"UPDATE email_account SET {new} = to_jsonb({old}) WHERE {old} IS NOT NULL AND {old} != ''")
-        cr.execute(f"ALTER TABLE email_account DROP COLUMN {old}")
+        old_column, new_column = SQL.identifier(old), SQL.identifier(new)
+        cr.execute(SQL("ALTER TABLE email_account ADD COLUMN IF NOT EXISTS %s jsonb", new_column))
+        cr.execute(
+            SQL(
+                "UPDATE email_account SET %s = to_jsonb(%s) WHERE %s IS NOT NULL AND %s != ''",
+                new_column,
+                old_column,
+                old_column,
+                old_column,
+            )
+        )
+        cr.execute(SQL("ALTER TABLE email_account DROP COLUMN %s", old_column))
