@@ -14,6 +14,7 @@ from mailcore import ERROR_CODES, ServerSettings, check_server
 from mailcore.deadline import Deadline
 from mailcore.discovery.dns import Resolver
 from mailcore.discovery.verify import check_side
+from mailcore.progress import Progress
 
 # Reachable only by leaving this machine, which tests may not do.
 NOT_PRODUCIBLE_HERE = {"network_unreachable"}
@@ -51,6 +52,14 @@ def signed_in(servers, scope=GMAIL_SCOPE, expire=False, **changes):
     return check_server(with_token(servers, "imap", "ssl", token, **changes))
 
 
+def cancelled_check():
+    """A check of a silent server whose user has cancelled it."""
+    progress = Progress()
+    progress.cancel()
+    with faultservers.ScriptedServer(faultservers.tarpit) as server:
+        return check_server(ServerSettings("smtp", "127.0.0.1", server.port, "none"), timeout=5, progress=progress)
+
+
 def logged_in_a_moment_ago():
     cyrus = faultservers.CyrusPop3()
     cyrus.logins.append(time.monotonic())
@@ -69,6 +78,8 @@ SCENARIOS = {
         Resolver(("127.0.0.1",), closed_port(socket.SOCK_DGRAM)),
         lambda: Deadline(1.5),
     )[0],
+    # The user gave up: the check of a silent server ends at once instead of at its timeout.
+    "check_cancelled": lambda servers: cancelled_check(),
     "internal_address": lambda servers: check_server(
         settings_for(servers, "imap", "ssl", allow_internal=False)
     ),
