@@ -65,7 +65,6 @@ class EmailAccountCheckProgress(models.TransientModel):
         row = self.search(domain, limit=1)
         if not row:
             return False
-        row.invalidate_recordset()  # written by the check's own transaction: read it from the database
         return {
             "id": row.id,
             "running": row.running,
@@ -125,8 +124,6 @@ def run_watched(record, work, domain=False):
         def publish(rows):
             row = rows.browse(row_id)
             row.write({"snapshot": snapshot})
-            row.flush_recordset()
-            row.invalidate_recordset()  # the flag is set by another transaction: read it from the database
             return row.cancel_requested
 
         return _in_own_transaction(record.env, publish)
@@ -144,7 +141,11 @@ def _in_own_transaction(env, function):
     skips this report, the next one comes half a second later."""
     try:
         with env.registry.cursor() as cr:
-            return function(api.Environment(cr, SUPERUSER_ID, {})["email.account.check.progress"])
+            rows = api.Environment(cr, SUPERUSER_ID, {})["email.account.check.progress"]
+            outcome = function(rows)
+            # Explicitly: the commit flushes only the environments still alive, and nothing else holds this one.
+            rows.env.flush_all()
+            return outcome
     except psycopg2.errors.SerializationFailure:
         _logger.info("progress report skipped: the row was being written by its cancel")
         return False

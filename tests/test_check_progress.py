@@ -45,7 +45,10 @@ class TestCheckProgress(TransactionCase):
 
         def as_user(user, action):
             with self.registry.cursor() as cr:
-                return action(api.Environment(cr, user.id, {})[PROGRESS])
+                rows = api.Environment(cr, user.id, {})[PROGRESS]
+                outcome = action(rows)
+                rows.env.flush_all()  # as a request does before its commit
+                return outcome
 
         def run():
             self.connected.wait(BUDGET)
@@ -109,6 +112,8 @@ class TestCheckProgress(TransactionCase):
         self.assertLess(ended - seen["cancelled_at"], 0.5 + faultservers.SLACK)
         self.assertLess(ended - started, BUDGET)
         self.assertEqual(wizard.state, "description", "nothing was changed")
+        ended_row = self.env[PROGRESS].with_user(self.manager).poll(wizard._name, wizard.id)
+        self.assertEqual((ended_row["id"], ended_row["running"]), (info["id"], False))
 
     def test_account_check_shows_progress_and_cancel_records_nothing(self):
         account = self.env["email.account"].create(
