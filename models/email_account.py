@@ -349,6 +349,7 @@ class EmailAccount(models.Model):
                 jobs.append((account.id, check_arguments(account)))
             except ValueError as error:  # settings saved before validation existed: a failure to report
                 unusable[account.id] = account._problem_message(error)
+
         def check(progress=None):
             return mailcore.check_many(
                 jobs, concurrency=mailcore.DEFAULT_CONCURRENCY, budget=budget, progress=progress

@@ -25,10 +25,10 @@ def load_servers():
         return json.load(fh)
 
 
-def run_migration(env, version, installed):
-    """Run the addon's post-migrate script of ``version`` as an upgrade from ``installed`` would."""
-    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", version, "post-migrate.py")
-    spec = importlib.util.spec_from_file_location(f"email_account_post_migrate_{version}", path)
+def run_migration(env, version, installed, script="post-migrate"):
+    """Run the addon's ``script`` (post-migrate, pre-migrate) of ``version`` as an upgrade from ``installed`` would."""
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", version, f"{script}.py")
+    spec = importlib.util.spec_from_file_location(f"email_account_{script}_{version}".replace("-", "_"), path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     script.migrate(env.cr, installed)

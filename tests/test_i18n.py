@@ -16,6 +16,7 @@ from odoo.modules.module import get_module_path
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
+from .common import run_migration
 from .core.languages import LANGUAGES
 
 MODULE = "email_account"
@@ -210,6 +211,15 @@ class TestReadersLanguage(TransactionCase):
         english = self.read_as("en_US", "last_check_message")
         self.assertIn(self.refused(None), english)
         self.assertIn("Outgoing server", english)
+
+    def test_a_report_stored_as_text_before_is_kept_by_the_upgrade(self):
+        self.env.cr.execute("ALTER TABLE email_account ADD COLUMN last_check_message text")
+        self.env.cr.execute(
+            "UPDATE email_account SET last_check_message = 'Ancien texte', last_check_data = NULL WHERE id = %s",
+            [self.account.id],
+        )
+        run_migration(self.env, "18.0.1.4.0", "18.0.1.3.0", script="pre-migrate")
+        self.assertEqual(self.read_as("ar_001", "last_check_message"), "Ancien texte")
 
     def test_mail_flow_problem_is_read_in_the_readers_language(self):
         # Not assertRaises, whose savepoint would undo what the failure recorded.
