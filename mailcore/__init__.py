@@ -8,7 +8,7 @@ from .batch import DEFAULT_CONCURRENCY, check_many
 from .check import AccountResult, CheckResult, check_account, check_server
 from .errors import CERTIFICATE_CODES, ERROR_CODES, STAGES, TRUSTABLE_CERTIFICATE_CODES, CheckFailure, explain
 from .mailbox import MailboxError, open_mailbox
-from .message import error_message, lines, message, render_message, sanitize_message
+from .message import error_message, message, render_message
 from .progress import Progress, run_aside
 from .sanitize import sanitize
 from .session import open_session
@@ -41,14 +41,12 @@ __all__ = [
     "default_port",
     "error_message",
     "explain",
-    "lines",
     "message",
     "open_mailbox",
     "open_session",
     "render_message",
     "run_aside",
     "sanitize",
-    "sanitize_message",
     "wire_email",
     "wire_host",
 ]

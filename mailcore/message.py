@@ -4,8 +4,7 @@ A stored message is plain JSON, one of:
 
 - ``{"template": "English %(name)s", "params": {...}}``: a sentence marked for translation (``_lt``
   or ``self.env._``), its English text the key of its translations;
-- ``{"code": "auth_failed", "params": {...}}``: the explanation of an error code (``errors.py``);
-- ``{"lines": [message, ...]}``: messages shown one per line.
+- ``{"code": "auth_failed", "params": {...}}``: the explanation of an error code (``errors.py``).
 
 A parameter is shown as it is (a host, a number, what a server said), or is itself a message,
 rendered in the same language. ``render_message`` turns any of them into text with the reader's
@@ -13,7 +12,6 @@ rendered in the same language. ``render_message`` turns any of them into text wi
 """
 
 from .errors import EXPLANATIONS, explain
-from .sanitize import sanitize
 from .text import Text, identity, render
 
 
@@ -27,42 +25,18 @@ def error_message(code, params):
     return {"code": code, "params": _storable(params)}
 
 
-def lines(*messages):
-    """Messages shown one per line; falsy ones are left out."""
-    return {"lines": [item for item in messages if item]}
-
-
 def render_message(stored, gettext=identity):
     """The text of a stored message in the language of ``gettext``; a plain string stays as it is."""
     if isinstance(stored, str):
         return stored
     if not isinstance(stored, dict):
         return "" if stored is None or stored is False else str(stored)
-    if "lines" in stored:
-        return "\n".join(render_message(item, gettext) for item in stored["lines"] or ())
     params = {name: render_message(value, gettext) for name, value in (stored.get("params") or {}).items()}
     if stored.get("code") in EXPLANATIONS:
         return explain(stored["code"], params, gettext)
     if isinstance(stored.get("template"), str):
         return render(stored["template"], params, gettext)
     return str(stored.get("code") or "")
-
-
-def sanitize_message(stored, password="", login=""):
-    """``stored`` with every shown value cleaned of control characters and of the password (``sanitize``);
-    the templates and codes, which are ours, stay as they are."""
-    if isinstance(stored, str):
-        return sanitize(stored, password, login)
-    if not isinstance(stored, dict):
-        return stored
-    clean = dict(stored)
-    if "lines" in stored:
-        clean["lines"] = [sanitize_message(item, password, login) for item in stored["lines"] or ()]
-    if "params" in stored:
-        clean["params"] = {
-            name: sanitize_message(value, password, login) for name, value in (stored["params"] or {}).items()
-        }
-    return clean
 
 
 def _storable(params):
