@@ -25,6 +25,8 @@ CHANNEL = "root.email_account"
 PAUSE_AFTER = 5
 # Seconds a check job may take (the scheduled check's batch budget holds 50 accounts).
 CHECK_JOB_BUDGET = 60
+# Failures of a message, not of the server (it works): no reason to count towards a pause.
+MESSAGE_CODES = frozenset({"import_failed", "unplaced"})
 HOST_CONNECTIONS_PARAMETER = "email_account.host_connections"
 # A job that finds its host full tries again in about this many seconds (not counted as a retry).
 HOST_FULL_DELAY = 10
@@ -83,7 +85,7 @@ class EmailAccount(models.Model):
             account = server._email_account()  # in its company, as the cron fetches it
             server.with_env(account.env)._fetch_account_mail(account, raise_exception=False)
             code = account.fetch_failure_code
-        if not code or code == "import_failed":  # the server works; a message Odoo refused is no pause
+        if not code or code in MESSAGE_CODES:
             if self.failure_streak:
                 self.sudo().write({"failure_streak": 0})
             return "fetched"

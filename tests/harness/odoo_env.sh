@@ -80,7 +80,8 @@ EOF
     fi
 }
 
-# Prints the addons path entries that make OCA queue_job installable with this Odoo (its version pinned in
+# Prints the addons path entries (comma-separated; the last is queue_job's folder, to go after the
+# addon; any before it go before Odoo's own addons) that make OCA queue_job installable with this Odoo (its version pinned in
 # requirements-queue.txt, unpacked once into .odoo/queue_job with `pip --target --no-deps`: its wheel
 # requires an `odoo` distribution, which Odoo run from source is not); first our base_sparse_field
 # stand-in when Odoo's own module has no code (tests/harness/odoo_addons/base_sparse_field/README.rst).

@@ -148,7 +148,7 @@ free_port() {
 # run the tests Odoo selects by TAGS.
 run_odoo_tier() {
     local tags="$1" queue="${2:-}" version addons_dir browser rc result n_failed n_errors n_tests bad
-    local odoo_pid skipped_lines n_skipped log="$REPORT_DIR/odoo${2:+-$2}.log" modules="$ADDON" extra=""
+    local odoo_pid skipped_lines n_skipped log="$REPORT_DIR/odoo${2:+-$2}.log" modules="$ADDON" before="" after=""
     section "Odoo tier${queue:+ with queue_job}${tags:+ ($tags)}"
     if ! find_odoo; then
         problem "Odoo tier: no Odoo 18 could be set up (see the line above); ODOO_PATH + ODOO_PYTHON name one by hand"
@@ -189,12 +189,13 @@ run_odoo_tier() {
     fi
 
     if [[ -n "$queue" ]]; then
-        if ! extra="$(queue_job_addons)"; then
+        if ! after="$(queue_job_addons)"; then
             problem "Odoo tier: could not install requirements-queue.txt (OCA queue_job)"
             failed=$((failed + 1))
             return
         fi
-        modules="$ADDON,queue_job" extra=",$extra"
+        # queue_job's folder goes last; a base_sparse_field stand-in, if any, before Odoo's own stub.
+        before="${after%"${after##*,}"}" after=",${after##*,}" modules="$ADDON,queue_job"
     fi
     addons_dir="$(linked_addons_dir odoo)"
     tmp_dirs+=("$addons_dir")
@@ -207,7 +208,7 @@ run_odoo_tier() {
     # gave up on (and left running) then neither holds the console's pipe open nor outlives the tier.
     : >"$log"  # there before tail looks for it
     setsid "$ODOO_PYTHON" "$ODOO_PATH/odoo-bin" --config="$addons_dir/.odoo.conf" \
-        -d "$odoo_db" --addons-path="$ODOO_PATH/addons,$addons_dir$extra" --data-dir="$addons_dir/.data" \
+        -d "$odoo_db" --addons-path="$before$ODOO_PATH/addons,$addons_dir$after" --data-dir="$addons_dir/.data" \
         -i "$modules" --test-enable --test-tags "$tags" --stop-after-init --without-demo=all \
         --http-port "$(free_port)" --max-cron-threads=0 --log-level=test >>"$log" 2>&1 </dev/null &
     odoo_pid=$!
