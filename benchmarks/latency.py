@@ -67,6 +67,8 @@ class _Proxy:
         self.rtt = rtt
         self.host = host
         self.connections = []
+        self.open_now = collections.Counter()  # connections open at once per upstream port, and their peak
+        self.peak = collections.Counter()
 
     async def serve(self, upstreams):
         ports = {}
@@ -79,7 +81,12 @@ class _Proxy:
         return ports, control.sockets[0].getsockname()[1]
 
     async def _control(self, reader, writer):
-        while await reader.readline():
+        while line := await reader.readline():
+            if line.strip() == b"peak":  # the most connections open at once per upstream since the last ask
+                writer.write(json.dumps(self.peak).encode() + b"\n")
+                self.peak = collections.Counter(self.open_now)
+                await writer.drain()
+                continue
             # Each connection once: a client has had every answer it waited for when its call returns.
             taken, self.connections = [connection.record() for connection in self.connections], []
             writer.write(json.dumps(taken).encode() + b"\n")
@@ -87,6 +94,14 @@ class _Proxy:
         writer.close()
 
     async def _relay(self, client_reader, client_writer, upstream):
+        self.open_now[upstream] += 1
+        self.peak[upstream] = max(self.peak[upstream], self.open_now[upstream])
+        try:
+            await self._relay_connection(client_reader, client_writer, upstream)
+        finally:
+            self.open_now[upstream] -= 1
+
+    async def _relay_connection(self, client_reader, client_writer, upstream):
         loop = asyncio.get_running_loop()
         connection = _Connection(client_writer.get_extra_info("sockname")[1], upstream)
         self.connections.append(connection)
@@ -175,9 +190,16 @@ class LatencyProxy:
 
     def take(self):
         """Every connection opened since the last take, as dicts (counts as of now)."""
+        return self._ask(b"take")
+
+    def peak(self):
+        """{upstream port: the most connections open at once} since the last call."""
+        return {int(port): count for port, count in self._ask(b"peak").items()}
+
+    def _ask(self, command):
         if self._control is None:
             self._control = socket.create_connection(("127.0.0.1", self.control_port)).makefile("rwb")
-        self._control.write(b"take\n")
+        self._control.write(command + b"\n")
         self._control.flush()
         return json.loads(self._control.readline())
 

@@ -6,10 +6,23 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+
+
+def odoo_environment(args):
+    """In an Odoo process (Odoo's Python): Odoo configured from ``args`` (``odoo_path``, ``addons_path``,
+    ``database``, ``servers``); returns (the odoo package, the database's registry, servers.json as a dict)."""
+    sys.path.insert(0, args.odoo_path)
+    import odoo  # found through --odoo-path, hence imported here
+
+    odoo.tools.config.parse_config(["--addons-path", args.addons_path, "-d", args.database, "--log-level=warn"])
+    with open(args.servers, encoding="utf-8") as handle:
+        servers = json.load(handle)
+    return odoo, odoo.modules.registry.Registry(args.database), servers
 
 
 def linked_addon(folder):

@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from floor import bare_check
 from latency import LatencyProxy
+from odoo_db import odoo_environment
 
 # How often stock's fetch_mail may be called before the row gives up (it imports all it can per call).
 FETCH_CALLS_CAP = 60
@@ -66,13 +67,7 @@ def main():
     parser.add_argument("--variant", choices=("imap", "pop3", "pop-before-smtp"), default="imap")
     parser.add_argument("--contender", choices=("ours", "stock"), default="ours")
     args = parser.parse_args()
-    sys.path.insert(0, args.odoo_path)
-    import odoo  # found through --odoo-path, hence imported here
-
-    odoo.tools.config.parse_config(["--addons-path", args.addons_path, "-d", args.database, "--log-level=warn"])
-    with open(args.servers, encoding="utf-8") as handle:
-        servers = json.load(handle)
-    registry = odoo.modules.registry.Registry(args.database)
+    odoo, registry, servers = odoo_environment(args)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         env["ir.config_parameter"].set_param("email_account.ca_file", servers["ca_file"])

@@ -4,6 +4,8 @@ import datetime
 import os
 import platform
 
+from queue_round import MAILBOXES
+
 from mailcore.discovery import guess
 from mailcore.settings import DEFAULT_TIMEOUT
 
@@ -223,7 +225,7 @@ def render(results, args):
         lines += ["", "Design and the test that proves one-at-a-time: `docs/FETCH.md`."]
     else:
         lines.append("Odoo not found: this row did not run.")
-    lines.append("")
+    lines += ["", render_queue(results.get("queue"))]
     return "\n".join(lines)
 
 
@@ -388,3 +390,65 @@ def remote_section(results, args):
         "",
     ]
     return lines
+
+
+def render_queue(queue):
+    """The section of the queue_job row (benchmarks/queue_round.py)."""
+    lines = ["## Thousands of mailboxes: one fetch round through OCA queue_job", ""]
+    if not queue or "skipped" in queue:
+        return "\n".join([*lines, f"Did not run: {(queue or {}).get('skipped', 'Odoo not found')}.", ""])
+    rounds = {row["variant"]: row for row in queue["rounds"] if not row.get("host_limit")}
+    limited = [row for row in queue["rounds"] if row.get("host_limit")]
+    one = rounds.get(1)
+    lines += [
+        f"{queue['mailboxes']:,} mailboxes (Dovecot users of the harness, IMAP over SSL), {queue['messages_each']} "
+        f"messages each, {queue['rtt_ms']:.0f} ms away (the latency proxy); each round on a fresh copy of one "
+        "database. *Cron*: today's path, `fetchmail.server.fetch_mail` over every server in one process. *N "
+        "runners*: `odoo-bin --workers N --load base,web,queue_job` with the channels `root:N,root.email_account:N`; "
+        "the round is queued by the fetch cron's own call and ends when no job is left (the workers have loaded "
+        "the database before: long-running workers have). *Host limit*: the system parameter "
+        "`email_account.host_connections` (default 8), the connections at once to one mail server. The row's "
+        f"default is {MAILBOXES:,} mailboxes (`--mailboxes`, `--mailbox-messages`). Run "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, load average {queue['load'][0]:.1f} at the "
+        f"start and {queue['load'][1]:.1f} at the end.",
+        "",
+        "| Path | Wall time | Imported | Messages/s | Peak connections to the host | Odoo CPU (cores) "
+        "| Machine CPU busy | vs 1 runner |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in [*rounds.values(), *limited]:
+        variant = row["variant"]
+        name = "Cron (no queue_job)" if variant == "cron" else f"{variant} runner{'s' if variant != 1 else ''}"
+        if row.get("host_limit"):
+            name += f", host limit {row['host_limit']}"
+        speed = f"{one['seconds'] / row['seconds']:.2f}×" if one and row["seconds"] else "-"
+        finished = "" if row.get("finished", True) else " (gave up)"
+        peak = "-" if row["peak_connections"] is None else row["peak_connections"]
+        rate = row["imported"] / row["seconds"]
+        lines.append(
+            f"| {name} | {row['seconds']:.1f} s{finished} | {row['imported']:,} | {rate:.1f} | {peak} "
+            f"| {row['odoo_cores']:.2f} | {row['cpu']:.0%} | {speed} |"
+        )
+    four = rounds.get(4)
+    if one and four:
+        factor = one["seconds"] / four["seconds"]
+        lines += ["", f"Target: 4 runners at least 3× one runner: {factor:.2f}× — {verdict(factor >= 3)}."]
+    cores = os.cpu_count()
+    saturated = [v for v, row in rounds.items() if row["odoo_cores"] >= 0.9 * cores]
+    named = ", ".join("the cron" if v == "cron" else f"{v} runner{'s' if v != 1 else ''}" for v in saturated)
+    lines.append(
+        f"CPU: *Odoo CPU* is the CPU time of the round's Odoo processes (PostgreSQL, Dovecot and the proxy left "
+        f"out) over its wall time; *machine* is every process's share of the {cores} cores, other work on the "
+        f"machine included. Odoo alone keeps 90 % of the cores busy with: {named or 'none of these'}."
+    )
+    kill = queue.get("kill")
+    if kill:
+        once = kill["imported"] == kill["distinct"] == kill["mail_messages"] == kill["messages"]
+        lines += [
+            "",
+            f"**Worker killed mid-fetch**: a job fetching one mailbox of {kill['messages']} messages was killed "
+            f"(SIGKILL) after {kill['imported_at_kill']} were imported, then run again ({kill['result_after']}): "
+            f"{kill['imported']} imported, {kill['distinct']} distinct Message-Ids, {kill['mail_messages']} Odoo "
+            f"messages — {'each imported once' if once else 'NOT imported exactly once'}.",
+        ]
+    return "\n".join([*lines, ""])

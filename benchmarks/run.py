@@ -33,10 +33,11 @@ ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, HERE, os.path.join(ROOT, "tests", "core")]
 
 import discovery  # noqa: E402
+import queue_round  # noqa: E402
 from floor import bare_check  # noqa: E402
 from latency import LatencyProxy  # noqa: E402
 from odoo_db import Odoo  # noqa: E402
-from report import STOCK_CAP, VARIANTS, render  # noqa: E402
+from report import STOCK_CAP, VARIANTS, render, render_queue  # noqa: E402
 
 from dnsserver import Blackhole  # noqa: E402
 from mailcore import ServerSettings, check_account  # noqa: E402
@@ -53,6 +54,13 @@ def main():
     parser.add_argument("--messages", type=int, default=2000, help="mailbox size of the fetch rows")
     parser.add_argument("--accounts", default="100,500", help="account counts of the batch rows")
     parser.add_argument("--rtt", type=float, default=50.0, help="round-trip time of the remote rows, ms (0: none)")
+    parser.add_argument(
+        "--mailboxes", type=int, default=queue_round.MAILBOXES, help="mailboxes of the queue_job round row"
+    )
+    parser.add_argument("--mailbox-messages", type=int, default=3, help="messages in each of those mailboxes")
+    parser.add_argument(
+        "--queue-only", action="store_true", help="only the queue_job row, replacing its section of the report"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--render", metavar="RESULTS_JSON", help="only render the results a run saved")
     args = parser.parse_args()
@@ -81,16 +89,25 @@ def main():
     try:
         with open(path, encoding="utf-8") as handle:
             servers = json.load(handle)
+        odoo = Odoo.from_environment()
+        if args.queue_only:
+            if not odoo:
+                raise SystemExit("--queue-only needs Odoo: run it through benchmarks/run.sh")
+            with odoo:
+                queue = queue_round.run(odoo, servers, args.rtt / 1000, args.mailboxes, args.mailbox_messages)
+            return publish_section(render_queue(queue), args)
         with Blackhole() as silent:
             results = {"pure": pure_rows(servers, args, silent.port)}
             remote = Remote(servers, args.rtt / 1000, state_dir) if args.rtt else None
             try:
                 if remote:
                     results["remote_discovery"] = remote.discovery(args.runs)
-                odoo = Odoo.from_environment()
                 if odoo:
                     with odoo:
                         results["odoo"] = odoo_rows(odoo, path, args, silent.port, remote)
+                        results["queue"] = queue_round.run(
+                            odoo, servers, args.rtt / 1000, args.mailboxes, args.mailbox_messages
+                        )
             finally:
                 if remote:
                     remote.stop()
@@ -119,6 +136,25 @@ def publish(report, args):
     if not args.no_write:
         with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w", encoding="utf-8") as handle:
             handle.write(report)
+
+
+def publish_section(section, args):
+    """Replace the queue_job section of docs/BENCHMARKS.md (or add it at the end) with ``section``."""
+    print(section)
+    if args.no_write:
+        return
+    path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    heading = section.splitlines()[0]
+    before, found, after = text.partition(heading)
+    if found:
+        rest = after.split("\n## ", 1)
+        text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def interleaved(contenders, runs):

@@ -14,6 +14,8 @@ if find_odoo && [[ -f "$ODOO_PATH/odoo-bin" && "$(odoo_major_version)" == 18 ]] 
     ensure_postgres && ensure_odoo_python_requirements; then
     say "Odoo: $ODOO_PATH (python: $ODOO_PYTHON)"
     export ODOO_PATH ODOO_PYTHON
+    # OCA queue_job for the queue_job row (requirements-queue.txt); without it the row says it did not run.
+    QUEUE_JOB_ADDONS="$(queue_job_addons)" && export QUEUE_JOB_ADDONS
 else
     say "no usable Odoo 18 (the line above says why): the Odoo rows will say they did not run"
     unset ODOO_PATH ODOO_PYTHON

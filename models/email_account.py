@@ -47,6 +47,8 @@ ADDON_FIELDS = frozenset(
         "fetch_failure_code",
         "fetch_failure_params",
         "imported_count",
+        "failure_streak",
+        "fetch_paused",
     }
 )
 
@@ -414,6 +416,11 @@ class EmailAccount(models.Model):
         cutoff = self.env.context.get("lastcall") or fields.Datetime.now() - timedelta(hours=1)
         # <=: the last run may have completed in the second of its last check (both stored to the second).
         domain = ["|", ("last_check_date", "=", False), ("last_check_date", "<=", cutoff)]
+        if self._queue_jobs_available():  # one job per account, spread over the job runners
+            accounts = self.sudo().search(domain)
+            accounts._queue_jobs("check")
+            self.env["ir.cron"]._notify_progress(done=len(accounts), remaining=0)
+            return len(accounts), 0
         accounts = self.sudo().search(domain, order="last_check_date asc nulls first, id", limit=batch_size)
         done = len(accounts._run_checks_and_record(CRON_BATCH_BUDGET))
         remaining = self.sudo().search_count(domain)

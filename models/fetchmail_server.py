@@ -13,7 +13,7 @@ import functools
 import logging
 from email.parser import BytesHeaderParser
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import mailcore
@@ -45,11 +45,21 @@ class FetchmailServer(models.Model):
             self.sudo().state = "done"  # as stock confirms a server that passed; the account keeps it so
         return result
 
+    @api.model
+    def _fetch_mails(self):
+        """The fetch cron; with OCA queue_job installed, it queues one job per linked mailbox instead of
+        fetching them one after another (models/email_account_job.py)."""
+        queued = self.env["email.account"]._queue_jobs_available()
+        return super(FetchmailServer, self.with_context(email_account_queue_fetch=queued))._fetch_mails()
+
     def fetch_mail(self, raise_exception=True):
         """Meant for the cron, like stock: commits after each imported message."""
         linked = self.filtered(lambda server: server.sudo().email_account_ids)
         if self - linked:
             super(FetchmailServer, self - linked).fetch_mail(raise_exception=raise_exception)
+        if self.env.context.get("email_account_queue_fetch"):
+            linked.sudo().email_account_ids.filtered(lambda account: not account.fetch_paused)._queue_jobs("fetch")
+            return True
         for server in linked:
             account = server._email_account()
             try:

@@ -1,3 +1,5 @@
+import importlib.util
+
 from . import (
     test_access,
     test_check_progress,
@@ -16,3 +18,7 @@ from . import (
     test_ui_tour,
     test_validation,
 )
+
+# Only where OCA queue_job is on the addons path: the Odoo tier's second database, which installs it.
+if importlib.util.find_spec("odoo.addons.queue_job"):
+    from . import test_queue_jobs

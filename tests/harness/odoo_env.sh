@@ -80,6 +80,27 @@ EOF
     fi
 }
 
+# Prints the addons path entries (comma-separated; the last is queue_job's folder, to go after the
+# addon; any before it go before Odoo's own addons) that make OCA queue_job installable with this Odoo (its version pinned in
+# requirements-queue.txt, unpacked once into .odoo/queue_job with `pip --target --no-deps`: its wheel
+# requires an `odoo` distribution, which Odoo run from source is not); first our base_sparse_field
+# stand-in when Odoo's own module has no code (tests/harness/odoo_addons/base_sparse_field/README.rst).
+queue_job_addons() {
+    local target="$ROOT/.odoo/queue_job" stamp="$ROOT/.odoo/queue_job/.stamp" want
+    want="$(sha256sum "$ROOT/requirements-queue.txt" | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        say "installing requirements-queue.txt into .odoo/queue_job (once)" >&2
+        rm -rf "$target"
+        "$ODOO_PYTHON" -m pip install -q --disable-pip-version-check --no-deps --target "$target" \
+            -r "$ROOT/requirements-queue.txt" >&2 || return 1
+        printf '%s\n' "$want" >"$stamp"
+    fi
+    if [[ ! -d "$ODOO_PATH/addons/base_sparse_field/models" ]]; then
+        printf '%s,' "$ROOT/tests/harness/odoo_addons"
+    fi
+    printf '%s\n' "$target/odoo/addons"
+}
+
 # Prints a new temporary folder holding a folder email_account/ whose entries link to the checkout's
 # (an addons path; pylint's module names). Hidden entries (.git, .venv, .odoo with a whole Odoo
 # source, .run) are left out, so Odoo's translation exporter and pylint never walk them; and the

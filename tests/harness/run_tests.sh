@@ -144,11 +144,12 @@ free_port() {
     "$VENV_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# run_odoo_tier TAGS: install the addon in a fresh database and run the tests Odoo selects by TAGS.
+# run_odoo_tier TAGS [queue]: install the addon (with "queue": and OCA queue_job) in a fresh database and
+# run the tests Odoo selects by TAGS.
 run_odoo_tier() {
-    local tags="$1" version addons_dir browser log="$REPORT_DIR/odoo.log" rc result n_failed n_errors n_tests bad
-    local odoo_pid skipped_lines n_skipped
-    section "Odoo tier${tags:+ ($tags)}"
+    local tags="$1" queue="${2:-}" version addons_dir browser rc result n_failed n_errors n_tests bad
+    local odoo_pid skipped_lines n_skipped log="$REPORT_DIR/odoo${2:+-$2}.log" modules="$ADDON" before="" after=""
+    section "Odoo tier${queue:+ with queue_job}${tags:+ ($tags)}"
     if ! find_odoo; then
         problem "Odoo tier: no Odoo 18 could be set up (see the line above); ODOO_PATH + ODOO_PYTHON name one by hand"
         failed=$((failed + 1))
@@ -187,6 +188,15 @@ run_odoo_tier() {
         return
     fi
 
+    if [[ -n "$queue" ]]; then
+        if ! after="$(queue_job_addons)"; then
+            problem "Odoo tier: could not install requirements-queue.txt (OCA queue_job)"
+            failed=$((failed + 1))
+            return
+        fi
+        # queue_job's folder goes last; a base_sparse_field stand-in, if any, before Odoo's own stub.
+        before="${after%"${after##*,}"}" after=",${after##*,}" modules="$ADDON,queue_job"
+    fi
     addons_dir="$(linked_addons_dir odoo)"
     tmp_dirs+=("$addons_dir")
     mkdir -p "$addons_dir/.data"
@@ -198,8 +208,8 @@ run_odoo_tier() {
     # gave up on (and left running) then neither holds the console's pipe open nor outlives the tier.
     : >"$log"  # there before tail looks for it
     setsid "$ODOO_PYTHON" "$ODOO_PATH/odoo-bin" --config="$addons_dir/.odoo.conf" \
-        -d "$odoo_db" --addons-path="$ODOO_PATH/addons,$addons_dir" --data-dir="$addons_dir/.data" \
-        -i "$ADDON" --test-enable --test-tags "$tags" --stop-after-init --without-demo=all \
+        -d "$odoo_db" --addons-path="$before$ODOO_PATH/addons,$addons_dir$after" --data-dir="$addons_dir/.data" \
+        -i "$modules" --test-enable --test-tags "$tags" --stop-after-init --without-demo=all \
         --http-port "$(free_port)" --max-cron-threads=0 --log-level=test >>"$log" 2>&1 </dev/null &
     odoo_pid=$!
     odoo_session=$odoo_pid
@@ -279,7 +289,11 @@ start_servers() {
 }
 
 mode="${1:-all}"
-tags="${ODOO_TEST_TAGS:-/$ADDON}"
+tags="${ODOO_TEST_TAGS:-/$ADDON,-email_account_queue}"
+# The queue_job bridge's tests run in a second database, where queue_job is installed; a run narrowed by
+# ODOO_TEST_TAGS skips them unless ODOO_QUEUE_TEST_TAGS names some.
+queue_tags="${ODOO_QUEUE_TEST_TAGS-email_account_queue}"
+[[ -n "${ODOO_TEST_TAGS:-}" && -z "${ODOO_QUEUE_TEST_TAGS:-}" ]] && queue_tags=""
 case "$mode" in
     lint)
         run_lint
@@ -291,6 +305,7 @@ case "$mode" in
         say "usage: $0 [all|lint|pure|odoo|odoo-orm]"
         say "  pure/odoo: mail servers + that tier only, no lint; odoo-orm: the Odoo tests that need no mail server"
         say "  ODOO_TEST_TAGS=... narrows the Odoo tier (Odoo's --test-tags syntax, e.g. /$ADDON:TestAccess)"
+        say "  ODOO_QUEUE_TEST_TAGS=... the same for the second database, with OCA queue_job (default email_account_queue)"
         exit 2
         ;;
 esac
@@ -305,6 +320,7 @@ if [[ "$mode" == odoo-orm ]]; then
 elif start_servers; then
     [[ "$mode" == odoo ]] || run_pure_tier
     [[ "$mode" == pure ]] || run_odoo_tier "$tags"
+    [[ "$mode" == pure || -z "$queue_tags" ]] || run_odoo_tier "$queue_tags" queue
 fi
 
 section "summary"

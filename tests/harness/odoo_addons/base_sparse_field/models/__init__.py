@@ -1,0 +1,1 @@
+from . import fields, ir_model_fields
