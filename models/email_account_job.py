@@ -104,12 +104,12 @@ class EmailAccount(models.Model):
         """Stop queued fetching of this account and say so once on its chatter, with the last error."""
         self.sudo().write({"failure_streak": streak, "fetch_paused": True})
         self._mail_flow_post(
-            self.env._(
+            lambda account: account.env._(
                 "%(account)s failed %(count)s times in a row: its mail is no longer fetched until a "
                 "connection check succeeds (Check connection, or the daily health check). Last error: %(error)s",
-                account=self.email,
+                account=account.email,
                 count=streak,
-                error=self.last_fetch_error or "",
+                error=account.last_fetch_error or "",
             )
         )
 

@@ -240,12 +240,13 @@ def manual_wizard(browser, shots, user, instance, names):
     browser.click(".modal button[name=action_next]")
     browser.wait(field("name"))
     take(browser, shots, names.get("description"))
-    # Any step between the description and the check (how Odoo uses the mailbox) keeps its defaults.
-    while browser.evaluate("!document.querySelector('.modal .alert-success, .modal .alert-danger')"):
+    browser.click(".modal button[name=action_next]")
+    # The last step before the check, how Odoo uses the mailbox, keeps its defaults.
+    browser.wait(".modal [name=mail_use], .modal .alert-success, .modal .alert-danger")
+    if browser.evaluate("!!document.querySelector('.modal [name=mail_use]')"):
+        take(browser, shots, names.get("usage"))
         browser.click(".modal button[name=action_next]")
-        time.sleep(1)
-        if names.get("usage") and browser.evaluate("!!document.querySelector('.modal [name=mail_use]')"):
-            take(browser, shots, names.pop("usage"))
+    browser.wait(".modal .alert-success, .modal .alert-danger")
 
 
 def take(browser, shots, name):
