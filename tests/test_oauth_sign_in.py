@@ -1,0 +1,213 @@
+"""Sign in with Microsoft / Google from the setup wizard, for real and offline: the harness's OAuth 2
+server stands behind Microsoft's endpoint (``microsoft_outlook.endpoint``) and Google's URLs (stock's
+literal URLs, rewritten in these tests only), its Dovecot instance "oauth" takes the tokens.
+
+The browser's part (the provider's redirect back to Odoo) is played with HTTP requests: the code and
+state go through stock's redirect URI into the wizard, as they would from a browser.
+"""
+
+import json
+import socket
+import urllib.parse
+from unittest.mock import patch
+
+import requests
+
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import MailServersMixin
+from .test_mail_fetching import load_harness
+
+GOOGLE_AUTH = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"
+GROUPS = "base.group_user,email_account.group_email_account_manager"
+
+
+class OAuthCase(MailServersMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.harness = load_harness(cls.servers)
+        cls.oauth = cls.servers["oauth"]
+        param = cls.env["ir.config_parameter"].set_param
+        for prefix in ("microsoft_outlook", "google_gmail"):
+            param(f"{prefix}_client_id", cls.oauth["client_id"])
+            param(f"{prefix}_client_secret", cls.oauth["client_secret"])
+        param("microsoft_outlook.endpoint", cls.oauth["microsoft_endpoint"])
+        real_post = requests.post
+
+        def post(url, *args, **kwargs):
+            """Stock's token requests: Google's URL moved to the harness, which the harness CA signs."""
+            if url == GOOGLE_TOKEN:
+                url = cls.oauth["google_token_url"]
+            return real_post(url, *args, verify=cls.servers["ca_file"], **kwargs)
+
+        cls.enterClassContext(patch.object(requests, "post", post))
+        cls.admin = cls.env.ref("base.user_admin")
+        context = {"no_reset_password": True}
+        cls.other_company = cls.env["res.company"].create({"name": "Elsewhere Ltd"})
+        cls.outsider = new_test_user(
+            cls.env,
+            "oauth_outsider",
+            groups=GROUPS,
+            company_id=cls.other_company.id,
+            company_ids=[cls.other_company.id],
+            context=context,
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.harness.oauth_settings(self.servers)  # consent given, alice signed in
+        self.addCleanup(self.harness.oauth_settings, self.servers)
+        self.authenticate("admin", "admin")
+
+    def wizard(self, provider="microsoft", user=None, **values):
+        """A wizard on the manual path, at the harness's OAuth-enabled Dovecot, as the admin would fill it."""
+        return (
+            self.env["email.account.setup"]
+            .with_user(user or self.admin)
+            .create(
+                {
+                    "email": self.alice["email"],
+                    "manual": True,
+                    "sign_in_provider": provider,
+                    "smtp_host": self.hostname,
+                    "smtp_port": self.port("submission", "oauth"),
+                    "incoming_host": self.hostname,
+                    "incoming_port": self.port("imaps", "oauth"),
+                    **values,
+                }
+            )
+        )
+
+    def authorize(self, wizard):
+        """Press Sign in and let the provider's page answer: where it sends the browser back."""
+        action = wizard.action_oauth_sign_in()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        url = action["url"].replace(GOOGLE_AUTH, self.oauth["google_auth_url"])
+        answer = requests.get(url, allow_redirects=False, verify=self.servers["ca_file"], timeout=10)
+        self.assertEqual(answer.status_code, 302, answer.text)
+        return answer.headers["Location"]
+
+    def come_back(self, location, status=303):
+        """The browser following the provider's redirect to Odoo; where Odoo sends it then."""
+        response = self.url_open(location, allow_redirects=False)
+        self.assertEqual(response.status_code, status, response.text[:500])
+        return response.headers.get("Location", "")
+
+    def sign_in(self, wizard):
+        landing = self.come_back(self.authorize(wizard))
+        self.assertIn(f"/odoo/{wizard.id}/action-email_account.email_account_setup_action_resume", landing)
+        wizard.invalidate_recordset()
+        return wizard
+
+    def finish(self, wizard):
+        """The manual steps after the sign-in, then the check."""
+        self.assertEqual(wizard.state, "outgoing", wizard.oauth_message)
+        while wizard.state != "check":
+            wizard.action_next()
+        return wizard
+
+    @staticmethod
+    def query(location):
+        return {key: values[-1] for key, values in urllib.parse.parse_qs(urllib.parse.urlsplit(location).query).items()}
+
+    def assert_nothing_saved(self, wizard, sentence):
+        wizard.invalidate_recordset()
+        self.assertEqual(wizard.state, "account")
+        self.assertIn(sentence, wizard.oauth_message or "")
+        self.assertFalse(wizard.sudo().microsoft_outlook_refresh_token or wizard.sudo().google_gmail_refresh_token)
+        self.assertFalse(self.env["email.account"].search([("email", "=", self.alice["email"])]))
+
+
+@tagged("post_install", "-at_install", "email_account_servers")
+class TestOAuthSignIn(OAuthCase):
+    def assert_signed_in_account(self, wizard, provider, stock):
+        self.assertTrue(wizard.check_ok, wizard.outgoing_check_report or wizard.incoming_check_report)
+        account = wizard.account_id
+        self.assertEqual(account.oauth_provider, provider)
+        self.assertFalse(account.sudo().password, "a signed-in account stores no password")
+        self.assertEqual(account.mail_server_id.smtp_authentication, stock)
+        self.assertEqual(account.fetchmail_server_id.server_type, stock)
+        prefix = {"outlook": "microsoft_outlook", "gmail": "google_gmail"}[stock]
+        for server in (account.mail_server_id, account.fetchmail_server_id):
+            self.assertTrue(server.sudo()[f"{prefix}_refresh_token"], "stock code renews from the linked servers")
+        self.assertFalse(wizard.sudo()[f"{prefix}_refresh_token"], "the wizard holds the tokens no longer")
+        self.assertIn("Signed in with", account.oauth_status)
+        return account
+
+    def test_microsoft_round_trip(self):
+        wizard = self.finish(self.sign_in(self.wizard("microsoft")))
+        self.assert_signed_in_account(wizard, "microsoft", "outlook")
+
+    def test_google_round_trip(self):
+        wizard = self.finish(self.sign_in(self.wizard("google")))
+        self.assert_signed_in_account(wizard, "google", "gmail")
+
+    def test_authorization_url_is_stock(self):
+        """Stock's endpoint parameter, redirect URI and scopes; the state is stock's model/id/CSRF triple."""
+        location = self.authorize(self.wizard("microsoft"))
+        self.assertTrue(location.startswith(f"{self.base_url()}/microsoft_outlook/confirm?"), location)
+        state = json.loads(self.query(location)["state"])
+        self.assertEqual(state["model"], "email.account.setup")
+
+    def test_consent_denied(self):
+        self.harness.oauth_settings(self.servers, consent="deny")
+        wizard = self.wizard()
+        self.come_back(self.authorize(wizard))
+        self.assert_nothing_saved(wizard, "did not let Odoo use the mailbox")
+
+    def test_state_mismatch(self):
+        wizard = self.wizard()
+        location = self.authorize(wizard)
+        query = self.query(location)
+        state = json.loads(query["state"])
+        query["state"] = json.dumps({**state, "csrf_token": "0" * 64})
+        self.come_back(location.split("?")[0] + "?" + urllib.parse.urlencode(query))
+        self.assert_nothing_saved(wizard, "does not belong to this sign-in")
+
+    def test_expired_code(self):
+        """A code the provider no longer takes (expired, or used already: the same answer, invalid_grant)."""
+        wizard = self.wizard()
+        location = self.authorize(wizard)
+        redirect_uri = f"{self.base_url()}/microsoft_outlook/confirm"
+        self.harness.oauth_token(
+            self.servers, grant_type="authorization_code", code=self.query(location)["code"], redirect_uri=redirect_uri
+        )
+        self.come_back(location)
+        self.assert_nothing_saved(wizard, "refused the sign-in")
+
+    def test_other_address(self):
+        self.harness.oauth_settings(self.servers, user=self.bob["login"])
+        wizard = self.wizard()
+        self.come_back(self.authorize(wizard))
+        self.assert_nothing_saved(wizard, f"as {self.bob['login']}, but this account is {self.alice['email']}")
+
+    def test_provider_down(self):
+        wizard = self.wizard()
+        location = self.authorize(wizard)
+        param = self.env["ir.config_parameter"].set_param
+        with socket.socket() as sock:  # bound, never listening: the connection is refused
+            sock.bind(("127.0.0.1", 0))
+            param("microsoft_outlook.endpoint", f"https://127.0.0.1:{sock.getsockname()[1]}/common/oauth2/v2.0/")
+            self.addCleanup(param, "microsoft_outlook.endpoint", self.oauth["microsoft_endpoint"])
+            self.come_back(location)
+        self.assert_nothing_saved(wizard, "could not be reached")
+
+    def test_another_users_wizard_cannot_be_finished(self):
+        """The answer carries the wizard's id: another user's browser bringing it back is refused."""
+        wizard = self.wizard()
+        location = self.authorize(wizard)
+        self.authenticate("oauth_outsider", "oauth_outsider")
+        self.come_back(location, status=403)
+        wizard.invalidate_recordset()
+        self.assertFalse(wizard.sudo().microsoft_outlook_refresh_token)
+
+    def test_another_companys_account_cannot_be_signed_in_again(self):
+        wizard = self.finish(self.sign_in(self.wizard("microsoft")))
+        account = wizard.account_id
+        with self.assertRaises(AccessError):
+            account.with_user(self.outsider).action_oauth_sign_in_again()
+        with self.assertRaises(AccessError):
+            wizard.with_user(self.outsider).action_oauth_sign_in()
