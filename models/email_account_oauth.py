@@ -21,8 +21,10 @@ from .. import mailcore
 from .email_account_sides import SIDES
 
 OAUTH_PROVIDERS = [("microsoft", "Microsoft"), ("google", "Google")]
-# The failure codes (mail flow) that mean the sign-in must be done again.
+# The mail flow's failure code of a sign-in the provider no longer renews.
 SIGN_IN_CODE = "oauth_sign_in"
+# The core's codes of a token the server refused: the sign-in must be done again.
+SIGN_IN_AGAIN_CODES = frozenset({SIGN_IN_CODE, "oauth_token_expired", "oauth_token_revoked", "oauth_scope_missing"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +123,10 @@ class EmailAccountOAuthSettings(models.AbstractModel):
     def _credentials(self, side):
         if not self.oauth_provider:
             return super()._credentials(side)
-        # XOAUTH2 with a fresh access token (mailcore sends it as the SASL argument).
-        return {"password": self._oauth_access_token(side), "auth_mechanism": "XOAUTH2"}
+        # A fresh access token, sent with OAUTHBEARER or XOAUTH2; its expiry tells an expired token apart.
+        token = self._oauth_access_token(side)
+        expires = self._oauth_token_holder(side).sudo()[SIGN_INS[self.oauth_provider].field("access_token_expiration")]
+        return {"password": token, "auth": "oauth2", "token_expires_at": float(expires or 0)}
 
     def _oauth_token_holder(self, side):
         """The record whose stock token fields log in to ``side``."""
@@ -235,6 +239,25 @@ class EmailAccountOAuth(models.Model):
         for side in self._sides_in_use():
             self[SIDES[side].link].sudo().write(values)
         self.sudo().write({"password": False, "oauth_sign_in_needed": False})
+
+    def _record_check(self, ok, message, result=None):
+        codes = {item.code for item in (result.outgoing, result.incoming) if item is not None} if result else set()
+        self._oauth_sign_in_state(ok, codes)
+        return super()._record_check(ok, message, result=result)
+
+    def _mail_flow_failed(self, side, code, reason, **values):
+        self._oauth_sign_in_state(False, {code})
+        return super()._mail_flow_failed(side, code, reason, **values)
+
+    def _mail_flow_succeeded(self, side, **values):
+        self._oauth_sign_in_state(True, set())
+        return super()._mail_flow_succeeded(side, **values)
+
+    def _oauth_sign_in_state(self, ok, codes):
+        """A refused token means sign in again; a working login, that the sign-in is fine again."""
+        needed = bool(self.oauth_provider) and not ok and bool(codes & SIGN_IN_AGAIN_CODES)
+        if self.oauth_provider and (needed or ok) and self.oauth_sign_in_needed != needed:
+            self.sudo().oauth_sign_in_needed = needed
 
     def _open_session(self, side):
         try:

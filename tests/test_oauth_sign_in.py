@@ -6,15 +6,24 @@ The browser's part (the provider's redirect back to Odoo) is played with HTTP re
 state go through stock's redirect URI into the wizard, as they would from a browser.
 """
 
+import base64
+import hashlib
 import json
 import socket
+import subprocess
+import time
 import urllib.parse
+import uuid
 from unittest.mock import patch
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from odoo import modules
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, common, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import MailServersMixin
 from .test_mail_fetching import load_harness
@@ -211,3 +220,132 @@ class TestOAuthSignIn(OAuthCase):
             account.with_user(self.outsider).action_oauth_sign_in_again()
         with self.assertRaises(AccessError):
             wizard.with_user(self.outsider).action_oauth_sign_in()
+
+
+@tagged("post_install", "-at_install", "email_account_servers")
+class TestOAuthTour(OAuthCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.enterClassContext(patch.object(common, "CHECK_BROWSER_ITERATIONS", 600))  # as test_ui_tour
+        # Chromium trusts the harness's sign-in page by its key alone (test only): the throwaway CA is no
+        # system authority.
+        spki = cls.spki_hash(cls.servers["certs"]["good"])
+        spawn = common.ChromeBrowser._spawn_chrome
+
+        def spawn_trusting_harness(browser, cmd):
+            return spawn(browser, [*cmd[:-1], f"--ignore-certificate-errors-spki-list={spki}", cmd[-1]])
+
+        cls.enterClassContext(patch.object(common.ChromeBrowser, "_spawn_chrome", spawn_trusting_harness))
+
+    @staticmethod
+    def spki_hash(cert_file):
+        with open(cert_file, "rb") as fh:
+            certificate = x509.load_pem_x509_certificate(fh.read())
+        spki = certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+    def test_sign_in_tour(self):
+        values = {
+            "email": self.alice["email"],
+            "host": self.hostname,
+            "smtpPort": self.port("submission", "oauth"),
+            "incomingPort": self.port("imaps", "oauth"),
+        }
+        code = (
+            f"localStorage.setItem('emailAccountOAuthTour', {json.dumps(json.dumps(values))});"
+            f"odoo.startTour('email_account_oauth_tour', {json.dumps({'stepDelay': 0, 'startUrl': '/odoo'})})"
+        )
+        self.start_tour("/odoo", "email_account_oauth_tour", login="admin", code=code)
+        account = self.env["email.account"].search([("email", "=", self.alice["email"])])
+        self.assertEqual(account.oauth_provider, "microsoft")
+        self.assertEqual(account.check_state, "ok")
+        self.assertTrue(account.mail_server_id.sudo().microsoft_outlook_refresh_token)
+
+
+@tagged("post_install", "-at_install", "email_account_servers")
+class TestOAuthMailFlow(OAuthCase):
+    """After the sign-in: Odoo's own sending and fetching log in with the tokens, stock code renews them,
+    and a sign-in the provider revoked puts the account in the "sign in again" state, said once."""
+
+    def setUp(self):
+        super().setUp()
+        # Fetching commits after each message, as stock does: here the test's transaction must stay open.
+        self.startPatcher(patch.object(self.env.cr, "commit", self.env.cr.flush))
+        command = [self.servers["doveadm"], "-c", self.servers["dovecot"]["oauth"]["config"]]
+        subprocess.run([*command, "expunge", "-u", self.alice["email"], "mailbox", "INBOX", "all"], check=True)
+        wizard = self.finish(self.sign_in(self.wizard("microsoft")))
+        self.assertTrue(wizard.check_ok, wizard.outgoing_check_report or wizard.incoming_check_report)
+        self.account = wizard.account_id.sudo()
+
+    def send(self):
+        subject = f"Signed in {uuid.uuid4().hex}"
+        mail = self.env["mail.mail"].create(
+            {"email_from": self.alice["email"], "email_to": "carol@example.test", "subject": subject, "body_html": "Hi"}
+        )
+        with patch.object(modules.module, "current_test", False), mute_logger("odoo.addons.mail.models.mail_mail"):
+            mail.send()
+        return mail, subject
+
+    def delivered(self, subject):
+        with open(self.servers["sink_file"], encoding="utf-8") as sink:
+            return any(f"Subject: {subject}" in json.loads(line)["data"] for line in sink)
+
+    def fetch_one(self):
+        message = f"From: carol@example.test\r\nTo: {self.alice['email']}\r\nSubject: Hello\r\n\r\nHi\r\n"
+        self.harness.deliver(self.servers, self.alice["email"], message.encode(), "oauth")
+        before = self.account.imported_count
+        self.account.fetchmail_server_id.fetch_mail(raise_exception=False)
+        return self.account.imported_count - before
+
+    def expire_access_tokens(self):
+        """Every access token expires, at the provider and in what Odoo knows of them."""
+        self.harness.oauth_expire(self.servers)
+        for server in (self.account.mail_server_id, self.account.fetchmail_server_id):
+            server.sudo().microsoft_outlook_access_token_expiration = int(time.time()) - 1
+
+    def posts(self):
+        return len(self.account.message_ids.filtered(lambda message: "stopped working" in (message.body or "")))
+
+    def test_sending_and_fetching_with_tokens(self):
+        mail, subject = self.send()
+        self.assertEqual(mail.state, "sent", mail.failure_reason)
+        for _ in range(50):  # the submission service relays to the sink
+            if self.delivered(subject):
+                break
+            time.sleep(0.1)
+        self.assertTrue(self.delivered(subject))
+        self.assertEqual(self.fetch_one(), 1, self.account.last_fetch_error)
+
+    def test_an_expired_token_is_renewed_by_stock_code(self):
+        server = self.account.mail_server_id.sudo()
+        old_token = server.microsoft_outlook_access_token
+        self.expire_access_tokens()
+        mail, _subject = self.send()
+        self.assertEqual(mail.state, "sent", mail.failure_reason)
+        self.assertNotEqual(server.microsoft_outlook_access_token, old_token)
+        self.assertGreater(server.microsoft_outlook_access_token_expiration, time.time())
+        self.assertEqual(self.fetch_one(), 1, self.account.last_fetch_error)
+
+    def test_a_revoked_sign_in_asks_to_sign_in_again_once(self):
+        self.harness.oauth_revoke(self.servers, self.account.mail_server_id.sudo().microsoft_outlook_refresh_token)
+        for _ in range(2):
+            self.account._run_checks_and_record(30)
+        self.assertEqual(self.account.check_state, "failed")
+        self.assertTrue(self.account.oauth_sign_in_needed)
+        self.assertIn("sign in again", self.account.oauth_status)
+        self.assertEqual(self.posts(), 1, "said once, not at every run")
+
+    def test_a_refresh_failure_is_reported_once(self):
+        self.harness.oauth_revoke(self.servers, self.account.mail_server_id.sudo().microsoft_outlook_refresh_token)
+        self.expire_access_tokens()
+        for _ in range(2):
+            self.env["email.account"]._cron_check_accounts()
+            self.account.last_check_date = False  # due again at the next run
+        self.assertEqual(self.account.check_state, "failed")
+        self.assertIn("did not renew the sign-in", self.account.last_check_message)
+        self.assertTrue(self.account.oauth_sign_in_needed)
+        self.assertEqual(self.posts(), 1)
+        mail, _subject = self.send()
+        self.assertEqual(mail.state, "exception")
+        self.assertIn("did not renew the sign-in", mail.failure_reason)
