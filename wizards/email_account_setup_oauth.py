@@ -47,9 +47,10 @@ class EmailAccountSetupOAuth(models.TransientModel):
         help="The provider whose sign-in (OAuth 2) this mailbox takes instead of a password.",
     )
     sign_in_configured = fields.Boolean(compute="_compute_sign_in_configured")
-    oauth_message = fields.Text(readonly=True)
+    oauth_message = fields.Text("Sign-in Problem", readonly=True)
     oauth_resume = fields.Selection(
         [("steps", "The next step"), ("check", "The check")],
+        "After Signing In",
         default="check",
         help="Where the wizard goes when the sign-in comes back.",
     )
