@@ -295,7 +295,9 @@ class TestOAuthMailFlow(OAuthCase):
         message = f"From: carol@example.test\r\nTo: {self.alice['email']}\r\nSubject: Hello\r\n\r\nHi\r\n"
         self.harness.deliver(self.servers, self.alice["email"], message.encode(), "oauth")
         before = self.account.imported_count
-        self.account.fetchmail_server_id.fetch_mail(raise_exception=False)
+        server = self.account.fetchmail_server_id
+        server.object_id = self.env.ref("base.model_res_partner")  # new mail becomes a contact: it has a home
+        server.fetch_mail(raise_exception=False)
         return self.account.imported_count - before
 
     def expire_access_tokens(self):

@@ -44,6 +44,7 @@ class EmailAccountSetupOAuth(models.TransientModel):
         compute="_compute_sign_in_provider",
         store=True,
         readonly=False,
+        precompute=True,
         help="The provider whose sign-in (OAuth 2) this mailbox takes instead of a password.",
     )
     sign_in_configured = fields.Boolean(compute="_compute_sign_in_configured")
@@ -57,7 +58,8 @@ class EmailAccountSetupOAuth(models.TransientModel):
 
     @api.depends("email")
     def _compute_sign_in_provider(self):
-        """From the bundled provider data (no network); discovery adds what the MX records tell."""
+        """From the bundled provider data (no network); discovery adds what the MX records tell, and on
+        the manual path the user chooses."""
         for wizard in self:
             try:
                 local, domain = discovery.config.split_address(wizard.email or "")
@@ -65,7 +67,10 @@ class EmailAccountSetupOAuth(models.TransientModel):
             except ValueError:
                 configuration = None
             sign_in = configuration.sign_in if configuration is not None else ""
-            wizard.sign_in_provider = sign_in if sign_in in SIGN_INS else wizard.oauth_provider
+            if sign_in in SIGN_INS:
+                wizard.sign_in_provider = sign_in
+            elif not wizard.manual:  # on the manual path, the user's own choice stands
+                wizard.sign_in_provider = wizard.oauth_provider
 
     @api.depends("sign_in_provider")
     def _compute_sign_in_configured(self):

@@ -43,8 +43,16 @@ registry.category("web_tour.tours").add("email_account_oauth_tour", {
             run: "click",
         },
         {
+            content: "Microsoft is chosen",
+            trigger: '.modal .o_field_widget[name=sign_in_provider] input[data-value="microsoft"]:checked',
+        },
+        {
             content: "Why a password will not do",
             trigger: ".modal .alert-info:contains(sign in with Microsoft instead)",
+        },
+        {
+            content: "Microsoft is still chosen",
+            trigger: '.modal .o_field_widget[name=sign_in_provider] input[data-value="microsoft"]:checked',
         },
         {
             content: "Sign in with Microsoft: to the provider's page and back",
