@@ -22,15 +22,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from odoo import modules
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, common, new_test_user, tagged
+from odoo.tests import HttpCase, common, tagged
 from odoo.tools import mute_logger
 
-from .common import MailServersMixin
+from .common import MailServersMixin, TourMixin, manager_of, tour_code
 from .test_mail_fetching import load_harness
 
 GOOGLE_AUTH = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"
-GROUPS = "base.group_user,email_account.group_email_account_manager"
 
 
 class OAuthCase(MailServersMixin, HttpCase):
@@ -54,16 +53,7 @@ class OAuthCase(MailServersMixin, HttpCase):
 
         cls.enterClassContext(patch.object(requests, "post", post))
         cls.admin = cls.env.ref("base.user_admin")
-        context = {"no_reset_password": True}
-        cls.other_company = cls.env["res.company"].create({"name": "Elsewhere Ltd"})
-        cls.outsider = new_test_user(
-            cls.env,
-            "oauth_outsider",
-            groups=GROUPS,
-            company_id=cls.other_company.id,
-            company_ids=[cls.other_company.id],
-            context=context,
-        )
+        cls.outsider = manager_of(cls.env, "oauth_outsider", cls.env["res.company"].create({"name": "Elsewhere Ltd"}))
 
     def setUp(self):
         super().setUp()
@@ -223,11 +213,10 @@ class TestOAuthSignIn(OAuthCase):
 
 
 @tagged("post_install", "-at_install", "email_account_servers")
-class TestOAuthTour(OAuthCase):
+class TestOAuthTour(TourMixin, OAuthCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.enterClassContext(patch.object(common, "CHECK_BROWSER_ITERATIONS", 600))  # as test_ui_tour
         # Chromium trusts the harness's sign-in page by its key alone (test only): the throwaway CA is no
         # system authority.
         spki = cls.spki_hash(cls.servers["certs"]["good"])
@@ -252,9 +241,10 @@ class TestOAuthTour(OAuthCase):
             "smtpPort": self.port("submission", "oauth"),
             "incomingPort": self.port("imaps", "oauth"),
         }
-        code = (
-            f"localStorage.setItem('emailAccountOAuthTour', {json.dumps(json.dumps(values))});"
-            f"odoo.startTour('email_account_oauth_tour', {json.dumps({'stepDelay': 0, 'startUrl': '/odoo'})})"
+        # In localStorage: the values must outlive the trip to the provider's page.
+        code = tour_code(
+            "email_account_oauth_tour",
+            f"localStorage.setItem('emailAccountOAuthTour', {json.dumps(json.dumps(values))});",
         )
         self.start_tour("/odoo", "email_account_oauth_tour", login="admin", code=code)
         account = self.env["email.account"].search([("email", "=", self.alice["email"])])

@@ -13,7 +13,6 @@ from odoo.exceptions import UserError
 from odoo.tools import consteq
 
 from .. import mailcore
-from ..mailcore import discovery
 from ..models.email_account_oauth import OAUTH_PROVIDERS, SIGN_INS, TOKEN_FIELDS, id_token_address
 
 # Asked for besides stock's: the id token names the address signed in with (stock's own scopes
@@ -61,11 +60,7 @@ class EmailAccountSetupOAuth(models.TransientModel):
         """From the bundled provider data (no network); discovery adds what the MX records tell, and on
         the manual path the user chooses."""
         for wizard in self:
-            try:
-                local, domain = discovery.config.split_address(wizard.email or "")
-                configuration = discovery.provider_for(f"{local}@{domain}", domain)
-            except ValueError:
-                configuration = None
+            configuration = wizard._bundled_configuration()
             sign_in = configuration.sign_in if configuration is not None else ""
             if sign_in in SIGN_INS:
                 wizard.sign_in_provider = sign_in

@@ -1,40 +1,18 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { field, next, openSetupWizard } from "./email_account_tour_utils";
 
 // Sign in with Microsoft, the whole round trip: the provider's page is the harness's OAuth 2 server
 // (microsoft_outlook.endpoint), which consents at once and sends the browser back to Odoo. The Python
 // test stores the address, host and ports in localStorage, which outlives the trip to the provider.
 const values = () => JSON.parse(window.localStorage.getItem("emailAccountOAuthTour"));
 const edit = (key) => (helpers) => helpers.edit(String(values()[key]));
-const field = (name) => `.modal .o_field_widget[name=${name}] input`;
-const next = { content: "Next", trigger: ".modal button[name=action_next]:visible", run: "click" };
 
 registry.category("web_tour.tours").add("email_account_oauth_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
-        {
-            content: "Open Settings",
-            trigger: '.o_app[data-menu-xmlid="base.menu_administration"]',
-            run: "click",
-        },
-        {
-            content: "Open Master Data",
-            trigger: '.o_main_navbar [data-menu-xmlid="email_account.email_account_menu_master_data"]',
-            run: "click",
-        },
-        {
-            content: "Open Email Accounts",
-            trigger: '.o-dropdown--menu [data-menu-xmlid="email_account.email_account_menu"]',
-            run: "click",
-        },
-        {
-            content: "New opens the setup wizard",
-            trigger: ".o_control_panel button.btn-primary:contains(New)",
-            run: "click",
-        },
+        ...openSetupWizard(),
         { content: "Type the address", trigger: field("email"), run: edit("email") },
         { content: "Choose the manual setup", trigger: field("manual"), run: "click" },
         {
