@@ -209,6 +209,12 @@ class EmailAccountOAuth(models.Model):
                     )
                 )
 
+    def write(self, vals):
+        # A token cannot be typed again: only who may read it sends a signed-in account's elsewhere.
+        for account in self.filtered("oauth_provider"):
+            self._ensure_route_unchanged(account._password_route(), account._route_after(vals))
+        return super().write(vals)
+
     @api.model
     def _refuse_addon_fields(self, vals):
         super()._refuse_addon_fields(vals)

@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from odoo import modules
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, common, tagged
+from odoo.tests import Form, HttpCase, common, tagged
 from odoo.tools import mute_logger
 
-from .common import MailServersMixin, TourMixin, manager_of, tour_code
+from .common import EmailAccountCase, MailServersMixin, TourMixin, manager_of, tour_code
+from .core.dnsserver import DnsServer
 from .test_mail_fetching import load_harness
 
 GOOGLE_AUTH = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -341,3 +342,46 @@ class TestOAuthMailFlow(OAuthCase):
         mail, _subject = self.send()
         self.assertEqual(mail.state, "exception")
         self.assertIn("did not renew the sign-in", mail.failure_reason)
+
+
+@tagged("post_install", "-at_install", "email_account_servers")
+class TestOAuthDiscovery(EmailAccountCase):
+    """Who needs the sign-in: the bundled data for the address's domain, the MX records for any other."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dns = DnsServer(
+            {
+                ("contoso.test", "MX"): ["0 contoso-test.mail.protection.outlook.com."],
+                ("fabrikam.test", "MX"): ["1 smtp.google.com."],
+            }
+        ).start()
+        cls.addClassCleanup(cls.dns.stop)
+        param = cls.env["ir.config_parameter"].set_param
+        param("email_account.discovery_nameservers", "127.0.0.1")
+        param("email_account.discovery_dns_port", str(cls.dns.port))
+        param("email_account.discovery_sources", "providers,mx")  # nothing beyond loopback
+
+    def test_microsoft_365_by_its_mx_records(self):
+        wizard = self.start(email="someone@contoso.test")
+        self.assertEqual((wizard.state, wizard.sign_in_provider, wizard.manual), ("account", "microsoft", False))
+        self.assertIn("takes no password from mail programs", wizard.oauth_message)
+
+    def test_google_workspace_by_its_mx_records_keeps_the_app_password(self):
+        wizard = self.start(email="someone@fabrikam.test")
+        self.assertEqual((wizard.state, wizard.sign_in_provider), ("account", "google"))
+        self.assertIn("or type an app password", wizard.oauth_message)
+        # With a password typed, the password path goes on (here to the manual steps: Google is offline).
+        wizard.password_input = "an-app-password"
+        wizard.action_next()
+        self.assertEqual(wizard.state, "outgoing")
+
+    def test_outlook_com_is_known_before_next(self):
+        with Form(self.env["email.account.setup"]) as form:
+            form.email = "someone@outlook.com"
+            self.assertEqual(form.sign_in_provider, "microsoft")
+            form.email = "someone@gmail.com"
+            self.assertEqual(form.sign_in_provider, "google")
+            form.email = "someone@example.test"
+            self.assertFalse(form.sign_in_provider)

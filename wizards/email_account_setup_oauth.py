@@ -6,6 +6,8 @@ exchange serve it unchanged; only the way back lands in the wizard (controllers/
 stay on the wizard until the check passes, then go to the account's linked stock servers.
 """
 
+import dataclasses
+
 import requests
 
 from odoo import api, fields, models
@@ -14,6 +16,7 @@ from odoo.tools import consteq
 
 from .. import mailcore
 from ..models.email_account_oauth import OAUTH_PROVIDERS, SIGN_INS, TOKEN_FIELDS, id_token_address
+from ..models.email_account_sides import ROUTE_FIELDS
 
 # Asked for besides stock's: the id token names the address signed in with (stock's own scopes
 # come first; Microsoft's stock code adds offline_access, for the refresh token).
@@ -78,6 +81,8 @@ class EmailAccountSetupOAuth(models.TransientModel):
         sign_in = SIGN_INS[self.oauth_provider]
         if self.sudo()[sign_in.field("refresh_token")] or not self.account_id:
             return self
+        # The account's sign-in goes only where the account sends it (as its password would).
+        self._ensure_route_unchanged(self.account_id._password_route(), self._password_route())
         return self.account_id._oauth_token_holder(side)
 
     def _password_to_send(self):
@@ -222,39 +227,53 @@ class EmailAccountSetupOAuth(models.TransientModel):
 
     # -- saving --------------------------------------------------------------------------------
     def _apply_discovery(self):
-        """An address that only a sign-in serves (found by discovery, e.g. by its MX records) stays on
-        the first step, with the sign-in offered instead of the manual steps."""
+        """A mailbox a sign-in serves (known from the bundled data or the MX records) stays on the first
+        step with the sign-in offered, when no password can work, none was typed, or the one typed was
+        refused; the result returned then has no configuration, so the wizard goes no further."""
         result = super()._apply_discovery()
-        configuration = result.configuration
-        sign_in = SIGN_INS.get(configuration.sign_in if configuration is not None else "")
-        if sign_in and not result.ok:
-            if configuration.oauth_only:
-                message = self.env._(
-                    "%(provider)s takes no password from mail programs for %(email)s: use Sign in with %(provider)s.",
-                    provider=sign_in.name,
-                    email=self.email,
-                )
-            else:
-                message = self.env._(
-                    "%(provider)s did not accept this password for %(email)s: use Sign in with %(provider)s, or "
-                    "type an app password.",
-                    provider=sign_in.name,
-                    email=self.email,
-                )
-            self.write(
-                {
-                    "sign_in_provider": sign_in.provider,
-                    "manual": False,
-                    "state": "account",
-                    "discovery_failure": False,
-                    "oauth_message": message,
-                }
+        sign_in = SIGN_INS.get(result.oauth_provider)
+        message = sign_in and self._sign_in_offer(sign_in, result)
+        if not message:
+            return result
+        self.write(
+            {
+                "sign_in_provider": sign_in.provider,
+                "manual": False,
+                "state": "account",
+                "discovery_failure": False,
+                "oauth_message": message,
+            }
+        )
+        return dataclasses.replace(result, configuration=None)
+
+    def _sign_in_offer(self, sign_in, result):
+        """Why the sign-in is the way for this mailbox (a sentence), or None when the password path goes on."""
+        values = {"provider": sign_in.name, "email": self.email}
+        if not result.password_works:
+            return self.env._(
+                "%(provider)s takes no password from mail programs for %(email)s: use Sign in with %(provider)s.",
+                **values,
             )
-        return result
+        if not result.password_given:
+            return self.env._(
+                "%(provider)s serves %(email)s: use Sign in with %(provider)s, or type an app password.", **values
+            )
+        sides = (result.check.outgoing, result.check.incoming) if result.check else ()
+        if any(side is not None and side.code == "auth_failed" for side in sides):
+            return self.env._(
+                "%(provider)s did not accept this password for %(email)s: use Sign in with %(provider)s, or "
+                "type an app password.",
+                **values,
+            )
+        return None
 
     def _save_account(self, report):
-        super()._save_account(report)
         sign_in = SIGN_INS.get(self.oauth_provider)
+        if sign_in and self.account_id and self.sudo()[sign_in.field("refresh_token")]:
+            # Signed in just now, for these settings: the new sign-in goes where they say.
+            route = {name: value for name, value in self._settings_values().items() if name in ROUTE_FIELDS}
+            self.account_id.sudo().write(route)
+        super()._save_account(report)
         if not sign_in:
             return
         wizard = self.sudo()
