@@ -204,6 +204,19 @@ class TestOAuthSignIn(OAuthCase):
         wizard.invalidate_recordset()
         self.assertFalse(wizard.sudo().microsoft_outlook_refresh_token)
 
+    def test_the_tokens_go_only_where_the_account_sends_them(self):
+        """A manager who may not read the tokens cannot send them to another server: neither by changing
+        the account nor by checking a reconfigured wizard with the account's sign-in."""
+        account = self.finish(self.sign_in(self.wizard("microsoft"))).account_id
+        manager = manager_of(self.env, "oauth_manager", self.env.company)
+        with self.assertRaises(AccessError):
+            account.with_user(manager).write({"smtp_host": "elsewhere.example.test"})
+        action = account.with_user(manager).action_reconfigure()
+        wizard = self.env["email.account.setup"].with_user(manager).browse(action["res_id"])
+        wizard.write({"smtp_host": "elsewhere.example.test"})
+        with self.assertRaises(AccessError):
+            wizard.action_retry()
+
     def test_another_companys_account_cannot_be_signed_in_again(self):
         wizard = self.finish(self.sign_in(self.wizard("microsoft")))
         account = wizard.account_id
