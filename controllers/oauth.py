@@ -32,10 +32,10 @@ def _wizard_state(state):
 
 def _back_to_wizard(provider, wizard, csrf_token, code, error):
     """Only the wizard's creator, with rights on the account it reconfigures, finishes its sign-in."""
+    wizard = wizard.exists()
+    if not wizard:
+        raise Forbidden()
     try:
-        wizard = wizard.exists()
-        if not wizard:
-            raise AccessError("no such wizard")
         url = wizard._oauth_return(provider, csrf_token, code, error)
     except AccessError:
         raise Forbidden() from None

@@ -217,9 +217,10 @@ class EmailAccountOAuth(models.Model):
 
     @api.model
     def _refuse_addon_fields(self, vals):
-        super()._refuse_addon_fields(vals)
+        result = super()._refuse_addon_fields(vals)
         if not self.env.su and "oauth_sign_in_needed" in vals:
             raise AccessError(self.env._("Sign In Needed is set by Odoo itself and cannot be changed."))
+        return result
 
     def _linked_server_values(self, side):
         """A signed-in account's stock servers use the stock sign-in, so stock code renews its tokens."""
