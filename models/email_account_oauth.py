@@ -21,10 +21,10 @@ from .. import mailcore
 from .email_account_sides import SIDES
 
 OAUTH_PROVIDERS = [("microsoft", "Microsoft"), ("google", "Google")]
-# The mail flow's failure code of a sign-in the provider no longer renews.
-SIGN_IN_CODE = "oauth_sign_in"
+# The core's code for a sign-in the provider no longer accepts: the mail flow's code of a failed renewal.
+SIGN_IN_CODE = "oauth_token_revoked"
 # The core's codes of a token the server refused: the sign-in must be done again.
-SIGN_IN_AGAIN_CODES = frozenset({SIGN_IN_CODE, "oauth_token_expired", "oauth_token_revoked", "oauth_scope_missing"})
+SIGN_IN_AGAIN_CODES = frozenset({SIGN_IN_CODE, "oauth_token_expired", "oauth_scope_missing"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,12 @@ PROVIDER_ERRORS = (UserError, requests.RequestException, KeyError, ValueError, T
 
 class SignInNeeded(ValueError):
     """The provider no longer renews the account's access: someone must sign in again. Its text is
-    translated already (a ValueError, so checks record it as settings that cannot be checked)."""
+    translated already (a ValueError, so checks record it as settings that cannot be checked); its
+    ``params`` (host, login, reason) are SIGN_IN_CODE's, for the mail flow's record."""
+
+    def __init__(self, text, params):
+        super().__init__(text)
+        self.params = params
 
 
 def id_token_address(response):
@@ -137,9 +142,13 @@ class EmailAccountOAuthSettings(models.AbstractModel):
         self.ensure_one()
         sign_in = SIGN_INS[self.oauth_provider]
         holder = self._oauth_token_holder(side).sudo()
+        params = {"host": sign_in.name, "login": self.login or self.email}
         if not holder or not holder[sign_in.field("refresh_token")]:
             raise SignInNeeded(
-                self.env._("%(email)s is not signed in with %(provider)s yet.", email=self.email, provider=sign_in.name)
+                self.env._(
+                    "%(email)s is not signed in with %(provider)s yet.", email=self.email, provider=params["host"]
+                ),
+                {**params, "reason": "not signed in"},
             )
         try:
             return sign_in.renew(holder, self.login or self.email)
@@ -152,7 +161,8 @@ class EmailAccountOAuthSettings(models.AbstractModel):
                     provider=sign_in.name,
                     email=self.email,
                     reason=reason,
-                )
+                ),
+                {**params, "reason": reason},
             ) from None
 
     def _oauth_renewal_failed(self):
@@ -252,13 +262,13 @@ class EmailAccountOAuth(models.Model):
         self._oauth_sign_in_state(ok, codes)
         return super()._record_check(ok, message, result=result)
 
-    def _mail_flow_failed(self, side, code, reason, **values):
+    def _mail_flow_failed(self, side, code, params, **values):
         self._oauth_sign_in_state(False, {code})
-        return super()._mail_flow_failed(side, code, reason, **values)
+        return super()._mail_flow_failed(side, code, params, **values)
 
-    def _mail_flow_succeeded(self, side, **values):
+    def _mail_flow_succeeded(self, side, checked=False, **values):
         self._oauth_sign_in_state(True, set())
-        return super()._mail_flow_succeeded(side, **values)
+        return super()._mail_flow_succeeded(side, checked=checked, **values)
 
     def _oauth_sign_in_state(self, ok, codes):
         """A refused token means sign in again; a working login, that the sign-in is fine again."""
@@ -270,7 +280,7 @@ class EmailAccountOAuth(models.Model):
         try:
             return super()._open_session(side)
         except SignInNeeded as error:
-            self._mail_flow_failed(side, SIGN_IN_CODE, str(error))
+            self._mail_flow_failed(side, SIGN_IN_CODE, error.params)
             raise UserError(self._mail_flow_error(side, str(error))) from None
 
     def action_oauth_sign_in_again(self):

@@ -355,6 +355,7 @@ class TestOAuthMailFlow(OAuthCase):
         mail, _subject = self.send()
         self.assertEqual(mail.state, "exception")
         self.assertIn("did not renew the sign-in", mail.failure_reason)
+        self.assertIn("Microsoft refused the sign-in of", self.account.last_send_error)
 
 
 @tagged("post_install", "-at_install", "email_account_servers")
