@@ -227,9 +227,8 @@ class TestMailFetching(MailFetchingCase):
             return close(client, mailbox)
 
         server_model = type(self.env["fetchmail.server"])
-        with (
-            patch.object(server_model, "_import_message", bug_after_a_while),
-            patch.object(server_model, "_close", staticmethod(recording_close)),
+        with patch.object(server_model, "_import_message", bug_after_a_while), patch.object(
+            server_model, "_close", staticmethod(recording_close)
         ):
             with self.assertRaises(KeyError):  # Fetch Now: the bug itself, not a made-up server failure
                 account.fetchmail_server_id.fetch_mail(raise_exception=True)
