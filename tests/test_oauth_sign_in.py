@@ -14,13 +14,14 @@ import subprocess
 import time
 import urllib.parse
 import uuid
+from datetime import timedelta
 from unittest.mock import patch
 
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from odoo import modules
+from odoo import fields, modules
 from odoo.exceptions import AccessError
 from odoo.tests import Form, HttpCase, common, tagged
 from odoo.tools import mute_logger
@@ -346,8 +347,8 @@ class TestOAuthMailFlow(OAuthCase):
         self.harness.oauth_revoke(self.servers, self.account.mail_server_id.sudo().microsoft_outlook_refresh_token)
         self.expire_access_tokens()
         for _ in range(2):
+            self.account.last_check_date = fields.Datetime.now() - timedelta(hours=2)  # due at this run
             self.env["email.account"]._cron_check_accounts()
-            self.account.last_check_date = False  # due again at the next run
         self.assertEqual(self.account.check_state, "failed")
         self.assertIn("did not renew the sign-in", self.account.last_check_message)
         self.assertTrue(self.account.oauth_sign_in_needed)
