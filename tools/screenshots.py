@@ -295,16 +295,6 @@ def run(shots):
         open_accounts(browser)
         take(browser, shots, "00-email-accounts")
 
-        # An address only a sign-in serves: Sign in with Microsoft is the main button.
-        odoo.set_parameter("microsoft_outlook_client_id", "screenshots")
-        odoo.set_parameter("microsoft_outlook_client_secret", "screenshots")
-        open_accounts(browser)
-        browser.click(".o_control_panel button.btn-primary")
-        browser.fill(field("email"), "someone@outlook.com")
-        browser.wait(".modal button[name=action_oauth_sign_in]", "Sign in with Microsoft")
-        take(browser, shots, "10-sign-in-microsoft")
-        browser.click(".modal .modal-footer button", "Cancel")
-
         odoo.set_language("fr_FR")
         open_accounts(browser)
         browser.click(".o_control_panel button.btn-primary")
