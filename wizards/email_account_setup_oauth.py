@@ -88,6 +88,12 @@ class EmailAccountSetupOAuth(models.TransientModel):
     def _password_to_send(self):
         return "" if self.oauth_provider else super()._password_to_send()
 
+    def _password_needed(self):
+        # Signed in: the token logs in. Microsoft's mailboxes take no password: their Next is the manual path.
+        if self.oauth_provider or (self.sign_in_provider == "microsoft" and not self.manual):
+            return False
+        return super()._password_needed()
+
     # -- the way out ---------------------------------------------------------------------------
     def action_oauth_sign_in(self):
         """Send the browser to the provider's sign-in page (the stock authorization URL)."""
@@ -232,6 +238,8 @@ class EmailAccountSetupOAuth(models.TransientModel):
         refused; the result returned then has no configuration, so the wizard goes no further."""
         result = super()._apply_discovery()
         sign_in = SIGN_INS.get(result.oauth_provider)
+        if sign_in:
+            self.sign_in_provider = sign_in.provider  # offered on the first step, should the user go back
         message = sign_in and self._sign_in_offer(sign_in, result)
         if not message:
             return result
