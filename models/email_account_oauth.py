@@ -257,10 +257,12 @@ class EmailAccountOAuth(models.Model):
             self[SIDES[side].link].sudo().write(values)
         self.sudo().write({"password": False, "oauth_sign_in_needed": False})
 
-    def _record_check(self, ok, message, result=None):
-        codes = {item.code for item in (result.outgoing, result.incoming) if item is not None} if result else set()
+    def _record_check(self, ok, report):
+        # A check that ran stores its report (one entry per server, the problem a stored error message).
+        servers = report if isinstance(report, list) else []
+        codes = {server["problem"].get("code") for server in servers if isinstance(server.get("problem"), dict)}
         self._oauth_sign_in_state(ok, codes)
-        return super()._record_check(ok, message, result=result)
+        return super()._record_check(ok, report)
 
     def _mail_flow_failed(self, side, code, params, **values):
         self._oauth_sign_in_state(False, {code})
