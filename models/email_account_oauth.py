@@ -169,8 +169,9 @@ class EmailAccountOAuthSettings(models.AbstractModel):
         """Hook: what a failed renewal leaves on the record."""
 
 
+# One concept per file: the sign-in's part of the account lives here, the queue's in email_account_job.
 class EmailAccountOAuth(models.Model):
-    _inherit = "email.account"
+    _inherit = "email.account"  # pylint: disable=consider-merging-classes-inherited
 
     oauth_sign_in_needed = fields.Boolean(
         "Sign In Needed", readonly=True, copy=False, help="The provider no longer renews the sign-in."
