@@ -432,14 +432,17 @@ class EmailAccount(models.Model):
     def action_reconfigure(self):
         """Reopen the setup wizard on this account's settings, starting from the manual steps. The wizard
         does not copy the password: it uses the account's while the settings say where it goes now."""
+        return self._reconfigure_wizard()._action_reopen()
+
+    def _reconfigure_wizard(self, **values):
+        """A setup wizard on this account's settings, without its password, on the manual path."""
         self.check_access("write")
         self.ensure_one()
-        values = self._settings_values()
-        del values["password"]
-        wizard = self.env["email.account.setup"].create(
-            {**values, "account_id": self.id, "reconfigure": True, "manual": True}
+        settings = self._settings_values()
+        del settings["password"]
+        return self.env["email.account.setup"].create(
+            {**settings, "account_id": self.id, "reconfigure": True, "manual": True, **values}
         )
-        return wizard._action_reopen()
 
     def _ensure_caller_may_use(self):
         """Whoever makes Odoo log in with this account's password must have rights on the account. The

@@ -26,14 +26,13 @@ def server_settings(settings):
     settings.ensure_one()
     common = {
         "login": settings.login or settings.email,
-        "password": settings._password_to_send(),
         "sender": mailcore.wire_email(settings.email),
         "cafile": settings.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER, ""),
         # Whoever may not read the password may not probe this network either (banners, open ports).
         "allow_internal": settings._may_read_password() or internal_hosts_allowed(settings.env),
     }
     return {
-        name: mailcore.ServerSettings(**SIDES[name].core_values(settings), **common)
+        name: mailcore.ServerSettings(**SIDES[name].core_values(settings), **common, **settings._credentials(name))
         for name in settings._sides_in_use()
     }
 

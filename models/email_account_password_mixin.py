@@ -72,6 +72,11 @@ class EmailAccountPasswordMixin(models.AbstractModel):
     def _may_read_password(self):
         return self.env.su or self.env.user.has_group("base.group_system")
 
+    def _credentials(self, side):
+        """How these settings log in to the ``side`` server: ServerSettings keywords (a sign-in's token
+        replaces the password, see email_account_oauth)."""
+        return {"password": self._password_to_send()}
+
     def _password_to_send(self):
         """The password these settings log in with."""
         self.ensure_one()

@@ -13,6 +13,7 @@ from . import (
     test_mail_flow_status,
     test_mail_sending,
     test_multi_company,
+    test_oauth_sign_in,
     test_right_to_left,
     test_security,
     test_ui_tour,

@@ -5,12 +5,14 @@ import importlib.util
 import json
 import os
 import socket
+from unittest.mock import patch
 
-from odoo.tests import Form, TransactionCase
+from odoo.tests import Form, TransactionCase, common, new_test_user
 
 from .core.loopback import TcpServer
 
 SERVERS_ENV = "EMAIL_ACCOUNT_TEST_SERVERS"
+MANAGER_GROUPS = "base.group_user,email_account.group_email_account_manager"
 
 
 def load_servers():
@@ -68,6 +70,34 @@ class MailServersMixin:
             "incoming_port": cls.port("imaps"),
             **values,
         }
+
+
+def manager_of(env, login, company):
+    """An Email Account Manager of ``company`` only (the user's password is its login)."""
+    return new_test_user(
+        env,
+        login,
+        groups=MANAGER_GROUPS,
+        company_id=company.id,
+        company_ids=[company.id],
+        context={"no_reset_password": True},
+    )
+
+
+def tour_code(tour, setup_js=""):
+    """The JavaScript that sets a tour's values up (``setup_js``) and starts it."""
+    return setup_js + f"odoo.startTour({json.dumps(tour)}, {json.dumps({'stepDelay': 0, 'startUrl': '/odoo'})})"
+
+
+class TourMixin:
+    """For HttpCase tours."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Odoo skips a tour whose browser has not opened its devtools port within 10 s; a first start
+        # of Chromium on a busy 2-core machine (a fresh profile, fonts) has taken longer. Give it 60 s.
+        cls.enterClassContext(patch.object(common, "CHECK_BROWSER_ITERATIONS", 600))
 
 
 class EmailAccountCase(MailServersMixin, TransactionCase):

@@ -18,7 +18,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import EmailAccountCase, MailServersMixin, PasswordTrap, run_migration
+from .common import EmailAccountCase, MailServersMixin, PasswordTrap, manager_of, run_migration
 from .test_mail_fetching import MailFetchingCase
 
 GROUPS = "base.group_user,email_account.group_email_account_manager"
@@ -37,14 +37,7 @@ class SecurityCase(EmailAccountCase):
         cls.other_company = cls.env["res.company"].create({"name": "Elsewhere Ltd"})
         cls.manager = new_test_user(cls.env, "sec_manager", groups=GROUPS, context=context)
         cls.colleague = new_test_user(cls.env, "sec_colleague", groups=GROUPS, context=context)
-        cls.outsider = new_test_user(
-            cls.env,
-            "sec_outsider",
-            groups=GROUPS,
-            company_id=cls.other_company.id,
-            company_ids=[cls.other_company.id],
-            context=context,
-        )
+        cls.outsider = manager_of(cls.env, "sec_outsider", cls.other_company)
         cls.admin = new_test_user(cls.env, "sec_admin", groups="base.group_system", context=context)
         cls.portal = new_test_user(cls.env, "sec_portal", groups="base.group_portal", context=context)
         cls.employee_elsewhere = new_test_user(

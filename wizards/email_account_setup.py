@@ -66,11 +66,7 @@ class EmailAccountSetup(models.TransientModel):
     def _compute_app_password(self):
         """From the bundled provider data only (no network): say so before the check when one is needed."""
         for wizard in self:
-            try:
-                local, domain = discovery.config.split_address(wizard.email or "")
-                configuration = discovery.provider_for(f"{local}@{domain}", domain)
-            except ValueError:
-                configuration = None
+            configuration = wizard._bundled_configuration()
             needed = configuration is not None and configuration.app_password_required
             wizard.app_password_provider = configuration.provider if needed else False
             wizard.app_password_url = configuration.app_password_url if needed else False
@@ -83,6 +79,15 @@ class EmailAccountSetup(models.TransientModel):
             wizard.step_progress = wizard.state in steps and self.env._(
                 "Step %(step)s of %(steps)s", step=steps.index(wizard.state) + 1, steps=len(steps)
             )
+
+    def _bundled_configuration(self):
+        """The bundled provider data's entry for the address (no network), or None."""
+        self.ensure_one()
+        try:
+            local, domain = discovery.config.split_address(self.email or "")
+            return discovery.provider_for(f"{local}@{domain}", domain)
+        except ValueError:
+            return None
 
     def _compute_password_saved(self):
         for wizard in self:

@@ -23,7 +23,7 @@ SAME_AS_SOURCE = {
     "de": {"Login", "Port", "Server", "Status"},
     "fr": {"Description", "Menu", "Messages", "Port"},
 }
-NEUTRAL = {"Message-ID"}
+NEUTRAL = {"Message-ID", "Google", "Microsoft"}  # a header name; brand names (the sign-ins)
 
 
 def neutral(msgid):

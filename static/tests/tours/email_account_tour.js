@@ -1,7 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { openSetupWizard } from "./email_account_tour_utils";
 
 // The harness's address, password, host and ports, which only the Python test knows: it sets
 // window.emailAccountTour before starting the tour, so they are read when a step runs.
@@ -20,27 +20,7 @@ const advanced = (name) => ({
 registry.category("web_tour.tours").add("email_account_setup_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
-        {
-            content: "Open Settings",
-            trigger: '.o_app[data-menu-xmlid="base.menu_administration"]',
-            run: "click",
-        },
-        {
-            content: "Open Master Data",
-            trigger: '.o_main_navbar [data-menu-xmlid="email_account.email_account_menu_master_data"]',
-            run: "click",
-        },
-        {
-            content: "Open Email Accounts",
-            trigger: '.o-dropdown--menu [data-menu-xmlid="email_account.email_account_menu"]',
-            run: "click",
-        },
-        {
-            content: "New opens the setup wizard",
-            trigger: ".o_control_panel button.btn-primary:contains(New)",
-            run: "click",
-        },
+        ...openSetupWizard(),
         step("Step 1 of 2"),
         { content: "Type the address", trigger: field("email"), run: edit("email") },
         { content: "Choose the manual setup", trigger: field("manual"), run: "click" },
