@@ -202,10 +202,11 @@ class EmailAccountMailUseSettings(models.AbstractModel):
                 )
 
 
+# One concept per file: how the mailbox is used lives here, beside the queue jobs' own extension.
 class EmailAccountMailUse(models.Model):
     """The account makes its choices true in the company's alias domain and its stock servers."""
 
-    _inherit = "email.account"
+    _inherit = "email.account"  # pylint: disable=consider-merging-classes-inherited
 
     @api.constrains("send_scope", "use_for_sending", "company_id", "active")
     def _check_one_company_sender(self):
