@@ -1,6 +1,6 @@
 {
     "name": "Email Accounts",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.5.0",
     "category": "Productivity/Discuss",
     "summary": "Set up a mailbox for sending and receiving in one guided, checked step",
     "author": "email_account contributors",

@@ -18,6 +18,9 @@ class EmailAccountMessage(models.Model):
     uid = fields.Char("Server Key", required=True, help="The IMAP UID or POP3 UIDL of the message.")
     imported_date = fields.Datetime(required=True, default=fields.Datetime.now)
     message_id = fields.Char("Message-ID")
+    left_in_mailbox = fields.Boolean(
+        help="New mail the account has no destination for: Odoo left it in the mailbox and never deletes it."
+    )
 
     _sql_constraints = [
         (

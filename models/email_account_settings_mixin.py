@@ -10,6 +10,7 @@ from .email_account_sides import SECURITY_MODES, SIDES, TLS_POLICIES, per_side, 
 MAX_DESCRIPTION = 128
 MAX_ADDRESS = 254  # RFC 5321: a path is at most 256 characters, its angle brackets included
 MAX_KEEP_DAYS = 36500  # days a copy may stay on the server: a century, far inside what dates can count
+POP3_KEEP_DAYS = 14  # days a POP3 copy stays on the server by default, as the seed's dialog says
 INT_RANGE = range(-(2**31), 2**31)  # what a PostgreSQL integer column holds
 
 
@@ -95,9 +96,13 @@ class EmailAccountSettingsMixin(models.AbstractModel):
     keep_copies = fields.Boolean("Keep Email Copies on Server", default=True, tracking=True)
     keep_copies_days = fields.Integer(
         "Days to Keep Copies",
-        default=14,
+        compute="_compute_keep_copies_days",
+        store=True,
+        readonly=False,
+        precompute=True,
         tracking=True,
-        help="Copies are deleted from the server this many days after Odoo imported them; 0 keeps them forever.",
+        help="Copies are deleted from the server this many days after Odoo imported them; 0 keeps them forever. "
+        "IMAP keeps them forever unless you choose otherwise; POP3 keeps them for 14 days.",
     )
 
     @api.model_create_multi
@@ -143,6 +148,16 @@ class EmailAccountSettingsMixin(models.AbstractModel):
     def _compute_login(self):
         for record in self:
             record.login = record.email
+
+    @api.depends("incoming_protocol")
+    def _compute_keep_copies_days(self):
+        """IMAP is a shared mailbox that colleagues read in their mail clients: Odoo never deletes from it
+        unless told to. POP3 mailboxes are downloaded, and a copy is kept for two weeks by default."""
+        for record in self:
+            if record.incoming_protocol == "imap":
+                record.keep_copies_days = 0
+            elif not record.keep_copies_days:
+                record.keep_copies_days = POP3_KEEP_DAYS
 
     @api.depends("smtp_security")
     def _compute_smtp_port(self):

@@ -91,7 +91,12 @@ class Side:
             stock: convert(core[name]) if convert else core[name]
             for stock, (name, convert) in self.stock_settings.items()
         }
-        values.update({stock: record[name] for stock, name in self.stock_account_fields.items()})
+        values.update(
+            {
+                stock: record._fields[name].convert_to_write(record[name], record)
+                for stock, name in self.stock_account_fields.items()
+            }
+        )
         values.update(self.stock_constants)
         return values
 
@@ -139,7 +144,8 @@ TABLE = {
     ),
     "stock_account_fields": (
         {"name": "name", "smtp_user": "login", "from_filter": "email", "active": "active"},
-        {"name": "name", "user": "login", "active": "active"},
+        # object_id: what new mail creates (email_account_mail_use); empty, it stays in the mailbox.
+        {"name": "name", "user": "login", "active": "active", "object_id": "new_mail_model_id"},
     ),
     # The account holds the password; the stock server connects through it.
     "stock_constants": ({"smtp_authentication": "login", "smtp_pass": False}, {"password": False, "state": "done"}),

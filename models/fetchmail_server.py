@@ -18,6 +18,7 @@ from odoo.exceptions import UserError
 
 from .. import mailcore
 from .email_account_flow import NO_ROUTE
+from .mail_thread import MAILBOX_CONTEXT, STAYS_CONTEXT, NewMailStays
 
 _logger = logging.getLogger(__name__)
 
@@ -94,9 +95,18 @@ class FetchmailServer(models.Model):
             return
         imported, failures, unplaced = 0, [], 0
         # Read once: each commit empties the ORM cache, and these do not change during a fetch.
-        thread = self.env["mail.thread"].with_context(fetchmail_cron_running=True, default_fetchmail_server_id=self.id)
+        thread = self.env["mail.thread"].with_context(
+            fetchmail_cron_running=True,
+            default_fetchmail_server_id=self.id,
+            **{MAILBOX_CONTEXT: account.email, STAYS_CONTEXT: account.new_mail_stays},
+        )
+        model, thread_id = account._new_mail_destination(self)  # object_id, or one Discuss channel
         process = functools.partial(
-            thread.message_process, self.object_id.model, save_original=self.original, strip_attachments=not self.attach
+            thread.message_process,
+            model,
+            save_original=self.original,
+            strip_attachments=not self.attach,
+            thread_id=thread_id,
         )
         delete = not account.keep_copies
         try:
@@ -107,6 +117,8 @@ class FetchmailServer(models.Model):
                 reason = self._import_message(account, mailbox, key, raw, process, delete)
                 if reason is None:
                     imported += 1
+                elif reason is False:  # new mail the account leaves in the mailbox, as it was told
+                    pass
                 elif reason.startswith(NO_ROUTE):
                     unplaced += 1
                 else:
@@ -143,7 +155,8 @@ class FetchmailServer(models.Model):
         records = self.env["email.account.message"].search([("account_id", "=", account.id)])
         present = set(keys)
         kept = records.filtered(lambda record: record.uidvalidity == mailbox.uidvalidity and record.uid in present)
-        imported = {record.uid: record.imported_date for record in kept}
+        # Mail left in the mailbox is not Odoo's to delete: it has no date after which it is due.
+        imported = {record.uid: not record.left_in_mailbox and record.imported_date for record in kept}
         (records - kept).unlink()
         due = None
         if not account.keep_copies:
@@ -153,16 +166,20 @@ class FetchmailServer(models.Model):
         for key in keys:
             if key not in imported:
                 yield key
-            elif due is not None and imported[key] <= due:
+            elif due is not None and imported[key] and imported[key] <= due:
                 mailbox.delete(key)
 
     def _import_message(self, account, mailbox, key, raw, process, delete):
         """Import one message with ``process`` (``message_process`` bound to this server's options);
         the reason it failed, or None. Only this message's bytes are held. ``delete``: the copy
-        leaves the server once the import is committed."""
+        leaves the server once the import is committed. New mail with nowhere to go is remembered as
+        left in the mailbox, never deleted, and answered with False."""
+        left = False
         try:
             with self.env.cr.savepoint():
                 process(raw)
+        except NewMailStays:
+            left = True
         except Exception as error:  # a message Odoo cannot import must not stop the others
             # Expected for mail Odoo cannot route: one line, the traceback only for debugging.
             reason = account._sanitize(str(error)) or type(error).__name__
@@ -178,10 +195,13 @@ class FetchmailServer(models.Model):
                 "uidvalidity": mailbox.uidvalidity,
                 "uid": key,
                 "message_id": (headers.get("Message-Id") or "").strip(),
+                "left_in_mailbox": left,
             }
         )
         # As stock fetchmail: each import is durable before the copy may leave the server.
         self.env.cr.commit()  # pylint: disable=invalid-commit
+        if left:
+            return False
         if delete:
             mailbox.delete(key)
         return None

@@ -10,6 +10,7 @@ from . import (
     test_hostile_servers,
     test_i18n,
     test_mail_fetching,
+    test_mail_flow,
     test_mail_flow_status,
     test_mail_sending,
     test_multi_company,

@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import socket
+import time
 from unittest.mock import patch
 
 from odoo.tests import Form, TransactionCase, common, new_test_user
@@ -35,6 +36,21 @@ def run_migration(env, version, installed, script="post-migrate"):
     spec.loader.exec_module(script)
     script.migrate(env.cr, installed)
     env.invalidate_all()
+
+
+def sink_entry(servers, text, timeout=5.0):
+    """The harness sink's record (envelope and data) of the first message containing ``text``, waiting
+    briefly for the relay; None if none came."""
+    end = time.monotonic() + timeout
+    while True:
+        with open(servers["sink_file"], encoding="utf-8") as sink:
+            for line in sink:
+                entry = json.loads(line)
+                if text in entry["data"]:
+                    return entry
+        if time.monotonic() > end:
+            return None
+        time.sleep(0.1)
 
 
 class MailServersMixin:
@@ -102,12 +118,15 @@ class TourMixin:
 
 class EmailAccountCase(MailServersMixin, TransactionCase):
     def start(self, **values):
-        """Fill the first step of a new setup wizard as a user would and press Next."""
+        """Fill the first step of a new setup wizard as a user would and press Next; on the automatic
+        path, Next again on "How Odoo uses this mailbox" with its defaults, which finds and checks."""
         with Form(self.env["email.account.setup"]) as form:
             for name, value in values.items():
                 setattr(form, name, value)
         wizard = form.record
         wizard.action_next()
+        if wizard.state == "mail_use":
+            wizard.action_next()
         return wizard
 
 

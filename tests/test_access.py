@@ -129,6 +129,7 @@ class TestAccess(EmailAccountCase):
         wizard.write({"incoming_host": self.hostname, "incoming_port": self.port("imaps")})
         wizard.action_next()
         wizard.action_next()
+        wizard.action_next()
         self.assertTrue(wizard.check_ok, f"{wizard.outgoing_check_report}{wizard.incoming_check_report}")
         account = wizard.account_id
         self.assertEqual(account.sudo().password, self.bob["password"])

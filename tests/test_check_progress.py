@@ -86,7 +86,7 @@ class TestCheckProgress(TransactionCase):
                     "smtp_security": "none",
                     "unencrypted_accepted": True,
                     "timeout": BUDGET,
-                    "state": "description",
+                    "state": "mail_use",
                 }
             )
         )
@@ -111,7 +111,7 @@ class TestCheckProgress(TransactionCase):
         # Ended at the next report after the cancel, not at the 10 s budget.
         self.assertLess(ended - seen["cancelled_at"], 0.5 + faultservers.SLACK)
         self.assertLess(ended - started, BUDGET)
-        self.assertEqual(wizard.state, "description", "nothing was changed")
+        self.assertEqual(wizard.state, "mail_use", "nothing was changed")
         ended_row = self.env[PROGRESS].with_user(self.manager).poll(wizard._name, wizard.id)
         self.assertEqual((ended_row["id"], ended_row["running"]), (info["id"], False))
 

@@ -95,6 +95,7 @@ class TestEmailAccountDiscovery(EmailAccountCase):
             form.incoming_host, form.incoming_port = self.hostname, self.port("imaps")
         wizard.action_next()
         wizard.action_next()
+        wizard.action_next()
         self.assertTrue(wizard.check_ok, wizard.incoming_check_report)
         self.assertTrue(wizard.account_id.mail_server_id and wizard.account_id.fetchmail_server_id)
 

@@ -9,11 +9,14 @@ from .common import EmailAccountCase, TcpRelay
 @tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccountSetup(EmailAccountCase):
     def next(self, wizard, **values):
-        """Fill the current step as the user would and press Next."""
+        """Fill the current step as the user would and press Next (and Next again on "How Odoo uses this
+        mailbox", its defaults accepted)."""
         with Form(wizard) as form:
             for name, value in values.items():
                 setattr(form, name, value)
         wizard.action_next()
+        if wizard.state == "mail_use":
+            wizard.action_next()
         return wizard
 
     def alice_step(self, **values):
@@ -67,10 +70,14 @@ class TestEmailAccountSetup(EmailAccountCase):
         self.assertEqual(wizard.state, "outgoing")
         self.next(wizard, **self.outgoing())
         self.assertEqual(wizard.state, "incoming")
-        self.next(wizard, **self.incoming(keep_copies_days=30))
+        self.next(wizard, **self.incoming())
         self.assertEqual(wizard.state, "description")
         self.assertEqual(wizard.name, self.alice["email"], "the description defaults to the address")
-        self.next(wizard, name="Alice's mailbox")
+        with Form(wizard) as form:
+            form.name = "Alice's mailbox"
+        wizard.action_next()
+        self.assertEqual(wizard.state, "mail_use", "how Odoo uses the mailbox is asked before the check")
+        self.next(wizard, keep_copies_days=30)
 
         self.assertEqual(wizard.state, "check")
         self.assertTrue(wizard.check_ok, wizard.outgoing_check_report or wizard.incoming_check_report)
@@ -257,11 +264,11 @@ class TestEmailAccountSetup(EmailAccountCase):
 
     def test_the_step_indicator_counts_the_steps_walked(self):
         with Form(self.env["email.account.setup"]) as form:
-            self.assertEqual(form.step_progress, "Step 1 of 2", "automatic: the address, then the check")
+            self.assertEqual(form.step_progress, "Step 1 of 3", "automatic: the address, its use, then the check")
             form.manual = True
-            self.assertEqual(form.step_progress, "Step 1 of 5")
+            self.assertEqual(form.step_progress, "Step 1 of 6")
             form.use_for_sending = False
-            self.assertEqual(form.step_progress, "Step 1 of 4", "no outgoing step")
+            self.assertEqual(form.step_progress, "Step 1 of 5", "no outgoing step")
             form.email, form.password_input = self.alice["email"], self.alice["password"]
         wizard = form.record
         self.next(wizard)

@@ -140,7 +140,7 @@ class TestHostileServers(EmailAccountCase):
                 "smtp_host": self.servers["host"],
                 "smtp_security": "none",
                 "smtp_port": self.port("popbeforesmtp"),
-                "state": "description",
+                "state": "mail_use",
             }
         )
         with self.assertRaisesRegex(UserError, "Send the password unencrypted"):

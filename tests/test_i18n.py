@@ -125,7 +125,7 @@ class TestTranslatedUi(TransactionCase):
                     "incoming_port": self.closed_port,
                     "incoming_security": "none",
                     "unencrypted_accepted": True,
-                    "state": "description",
+                    "state": "mail_use",
                 }
             )
         )

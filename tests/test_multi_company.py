@@ -135,7 +135,7 @@ class TestFetchingPerCompany(MailFetchingCase):
         self.account(name="A")
         account_b = self.account(name="B", company_id=company_b.id, keep_copies=False)
         server_b = account_b.fetchmail_server_id
-        server_b.object_id = self.env["ir.model"]._get("res.partner")
+        account_b.new_mail_model_id = self.env["ir.model"]._get("res.partner")
         self.deliver(self.reply("Hello B", reply=False))
 
         seen = []
@@ -158,7 +158,7 @@ class TestFetchingPerCompany(MailFetchingCase):
         self.empty_mailbox(self.alice["email"])
         company_b = self.env["res.company"].create({"name": "Company B"})
         account_b = self.account(name="B", company_id=company_b.id, keep_copies=False)
-        account_b.fetchmail_server_id.object_id = self.env["ir.model"]._get("res.partner")
+        account_b.new_mail_model_id = self.env["ir.model"]._get("res.partner")
         self.deliver(self.reply("Hello B", reply=False))
         admin = new_test_user(
             self.env,

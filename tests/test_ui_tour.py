@@ -1,12 +1,18 @@
-"""The whole journey in a real browser: menu, wizard steps, check against real servers, the new account;
-and the ways to the accounts from Settings and from the stock mail server lists."""
+"""The whole journey in a real browser: menu, wizard steps (how Odoo uses the mailbox included), check
+against real servers, the new account, then a message from a contact's chatter that goes out through
+Postfix as the account's address; and the ways to the accounts from Settings and from the stock mail
+server lists."""
 
+import email
+import email.policy
 import json
 from unittest.mock import patch
 
+from odoo import modules
 from odoo.tests import HttpCase, common, tagged
+from odoo.tools import mute_logger
 
-from .common import MailServersMixin
+from .common import MailServersMixin, sink_entry
 
 
 class TourCase(HttpCase):
@@ -28,12 +34,16 @@ class TourCase(HttpCase):
 @tagged("post_install", "-at_install", "email_account_servers")
 class TestEmailAccountTour(MailServersMixin, TourCase):
     def test_setup_tour(self):
+        # The contact the tour writes to from its chatter; following it, it receives the message by email.
+        customer = self.env["res.partner"].create({"name": "Carol Customer", "email": "carol@example.test"})
+        customer.message_subscribe(partner_ids=customer.ids)
         # The tour types the harness's ports, which only this side knows.
         tour_values = {
+            "partnerId": customer.id,
             "email": self.alice["email"],
             "password": self.alice["password"],
             "host": self.hostname,
-            "smtpPort": self.port("submission"),
+            "smtpPort": self.servers["postfix"]["submission"],  # sends only as the login's own address
             "incomingPort": self.port("imaps"),
             "expiredPort": self.port("imaps", "expired"),
         }
@@ -43,6 +53,23 @@ class TestEmailAccountTour(MailServersMixin, TourCase):
         self.assertEqual(account.name, "Tour mailbox")
         self.assertEqual(account.check_state, "ok")
         self.assertTrue(account.mail_server_id and account.fetchmail_server_id)
+
+        # What the administrator wrote in the chatter is queued; Odoo's queue sends it through Postfix.
+        message = customer.message_ids.filtered(lambda message: "from the tour" in message.body)
+        mails = self.env["mail.mail"].search([("mail_message_id", "in", message.ids)])
+        self.assertTrue(mails, "the chatter message is sent by email")
+        with patch.object(modules.module, "current_test", False), mute_logger("odoo.addons.mail.models.mail_mail"):
+            mails.send()
+        entry = sink_entry(self.servers, message.message_id)
+        self.assertTrue(entry, "Postfix accepted the message and relayed it to the sink")
+        sent = email.message_from_string(entry["data"], policy=email.policy.default)
+        admin = self.env.ref("base.user_admin")
+        self.assertEqual(entry["mail_from"], self.alice["email"])
+        self.assertEqual(
+            (sent["From"].addresses[0].display_name, sent["From"].addresses[0].addr_spec),
+            (admin.name, self.alice["email"]),
+        )
+        self.assertIn(self.alice["email"], str(sent["Reply-To"]))
 
 
 @tagged("post_install", "-at_install")

@@ -27,6 +27,7 @@ STEPS = [
     ("outgoing", "Outgoing Server"),
     ("incoming", "Incoming Server"),
     ("description", "Description"),
+    ("mail_use", "How Odoo Uses This Mailbox"),
     ("check", "Check"),
 ]
 
@@ -38,6 +39,8 @@ class EmailAccountSetup(models.TransientModel):
     _check_company_auto = True
 
     state = fields.Selection(STEPS, default="account", required=True)
+    # The wizard asks: unless the user chooses a kind of record, new mail stays in the mailbox.
+    new_mail_stays = fields.Boolean(default=True)
     manual = fields.Boolean(
         "Set Up Connection Parameters Manually",
         help="Tick to type the server names and ports yourself. Otherwise Odoo looks them up from the address "
@@ -124,10 +127,14 @@ class EmailAccountSetup(models.TransientModel):
             )
 
     def _steps(self):
-        """The steps this wizard walks: the manual path shows each server in use and the description."""
+        """The steps this wizard walks: the manual path shows each server in use and the description;
+        both paths ask how Odoo uses the mailbox before the check."""
         self.ensure_one()
         middle = [*self._sides_in_use(), "description"] if self.manual else []
-        return ["account", *middle, "check"]
+        return ["account", *middle, "mail_use", "check"]
+
+    def _account_record(self):
+        return self.account_id
 
     def _action_reopen(self):
         title = self.env._("Reconfigure Email Account") if self.reconfigure else self.env._("Create Email Account")
@@ -152,24 +159,23 @@ class EmailAccountSetup(models.TransientModel):
                     "manually to change the settings."
                 )
             )
-        discovered = None
         if self.state == "account":
             self._ensure_address_free()
             self._ensure_password_given()
-            if not self.manual:
-                discovered = self._apply_discovery()
-                if not discovered.ok:
-                    return self._action_reopen()
-                steps = self._steps()
         elif self.state in ("outgoing", "incoming"):
             errors = self._server_errors([self.state])
             if errors:
                 raise UserError("\n".join(errors))
         following = steps[steps.index(self.state) + 1]
-        if following == "check":
-            return self._verify_and_save(discovered)
-        self.state = following
-        return self._action_reopen()
+        if following != "check":
+            self.state = following
+            return self._action_reopen()
+        discovered = None
+        if not self.manual:  # the automatic path finds the settings, and checks them, only now
+            discovered = self._apply_discovery()
+            if not discovered.ok:
+                return self._action_reopen()
+        return self._verify_and_save(discovered)
 
     def action_back(self):
         self._ensure_caller()

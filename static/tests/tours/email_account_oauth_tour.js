@@ -44,6 +44,8 @@ registry.category("web_tour.tours").add("email_account_oauth_tour", {
         { content: "Incoming port", trigger: field("incoming_port"), run: edit("incomingPort") },
         next,
         { content: "Description", trigger: field("name"), run: "edit Signed-in mailbox" },
+        next,
+        { content: "How Odoo uses this mailbox, with its defaults", trigger: ".modal [name=mail_use]" },
         { ...next, content: "Check and create" },
         { content: "The check succeeded", trigger: ".modal .alert-success:visible" },
         { content: "Open the account", trigger: ".modal button[name=action_open_account]", run: "click" },

@@ -21,10 +21,10 @@ registry.category("web_tour.tours").add("email_account_setup_tour", {
     url: "/odoo",
     steps: () => [
         ...openSetupWizard(),
-        step("Step 1 of 2"),
+        step("Step 1 of 3"),
         { content: "Type the address", trigger: field("email"), run: edit("email") },
         { content: "Choose the manual setup", trigger: field("manual"), run: "click" },
-        step("Step 1 of 5"),
+        step("Step 1 of 6"),
         { ...next, content: "Next without a password" },
         {
             content: "An empty password is refused at its step",
@@ -33,7 +33,7 @@ registry.category("web_tour.tours").add("email_account_setup_tour", {
         { content: "Close the message", trigger: ".o_error_dialog .modal-footer .btn-primary", run: "click" },
         { content: "Type the password", trigger: field("password_input"), run: edit("password") },
         next,
-        step("Step 2 of 5"),
+        step("Step 2 of 6"),
         advanced("smtp_safe_logon"),
         advanced("smtp_login_before_send"),
         { content: "Outgoing server", trigger: field("smtp_host"), run: edit("host") },
@@ -44,8 +44,28 @@ registry.category("web_tour.tours").add("email_account_setup_tour", {
         },
         { content: "Outgoing port", trigger: field("smtp_port"), run: edit("smtpPort") },
         next,
-        step("Step 3 of 5"),
+        step("Step 3 of 6"),
         advanced("incoming_safe_logon"),
+        { content: "Incoming server", trigger: field("incoming_host"), run: edit("host") },
+        { content: "Incoming port", trigger: field("incoming_port"), run: edit("incomingPort") },
+        next,
+        step("Step 4 of 6"),
+        { content: "Description", trigger: field("name"), run: "edit Tour mailbox" },
+        next,
+        step("Step 5 of 6"),
+        {
+            content: "How Odoo uses this mailbox: all of the company's mail",
+            trigger: '.modal .o_field_widget[name=send_scope] input[data-value="company"]',
+            run: "click",
+        },
+        {
+            content: "Mail from users goes out under their name at this address",
+            trigger: ".modal .o_field_widget[name=sending_summary]:contains(User Name <)",
+        },
+        {
+            content: "IMAP keeps every message",
+            trigger: ".modal .o_field_widget[name=keeping_summary]:contains(never deletes)",
+        },
         {
             content: "The days to keep copies: a number's width, not the row's",
             trigger: ".modal .o_field_widget.o_email_account_days",
@@ -55,14 +75,9 @@ registry.category("web_tour.tours").add("email_account_setup_tour", {
                 }
             },
         },
-        { content: "Incoming server", trigger: field("incoming_host"), run: edit("host") },
-        { content: "Incoming port", trigger: field("incoming_port"), run: edit("incomingPort") },
-        next,
-        step("Step 4 of 5"),
-        { content: "Description", trigger: field("name"), run: "edit Tour mailbox" },
         { ...next, content: "Check and create" },
         { content: "The check succeeded", trigger: ".modal .alert-success:visible" },
-        step("Step 5 of 5"),
+        step("Step 6 of 6"),
         { content: "Open the account", trigger: ".modal button[name=action_open_account]", run: "click" },
         {
             content: "The account works: a badge, not a step bar",
@@ -80,13 +95,14 @@ registry.category("web_tour.tours").add("email_account_setup_tour", {
         { content: "Reconfigure", trigger: ".o_form_view button[name=action_reconfigure]", run: "click" },
         { ...next, content: "Keep the address and the saved password" },
         { ...next, content: "Keep the outgoing server" },
-        step("Step 3 of 5"),
+        step("Step 3 of 6"),
         {
             content: "Point the incoming server at one with an expired certificate",
             trigger: field("incoming_port"),
             run: edit("expiredPort"),
         },
         next,
+        { ...next, content: "Keep how Odoo uses the mailbox" },
         { ...next, content: "Check" },
         {
             content: "An expired certificate must be renewed, says the check",
@@ -129,6 +145,20 @@ registry.category("web_tour.tours").add("email_account_setup_tour", {
         {
             content: "One company: the list is not grouped",
             trigger: ".o_list_view:not(:has(.o_group_header)) .o_data_row:contains(Tour mailbox)",
+        },
+        {
+            content: "Open the contact",
+            trigger: ".o_list_view",
+            run: () => {
+                window.location.href = `/odoo/res.partner/${window.emailAccountTour.partnerId}`;
+            },
+        },
+        { content: "Send message", trigger: ".o-mail-Chatter-sendMessage", run: "click" },
+        { content: "Write it", trigger: ".o-mail-Composer-input", run: "edit Our offer from the tour" },
+        { content: "Send it", trigger: ".o-mail-Composer-send:enabled", run: "click" },
+        {
+            content: "The message is in the chatter",
+            trigger: ".o-mail-Message-body:contains(Our offer from the tour)",
         },
     ],
 });
