@@ -450,8 +450,13 @@ def test_oauth_server_answers_a_browser_over_plain_http_with_the_same_grants(ser
 
     oauth = servers["oauth"]
     query = urllib.parse.urlencode(
-        {"client_id": oauth["client_id"], "redirect_uri": "http://localhost/confirm", "scope": "offline_access "
-         "https://outlook.office.com/IMAP.AccessAsUser.All", "response_type": "code", "state": "{}"}
+        {
+            "client_id": oauth["client_id"],
+            "redirect_uri": "http://localhost/confirm",
+            "scope": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+            "response_type": "code",
+            "state": "{}",
+        }
     )
     with socket.create_connection(("127.0.0.1", int(oauth["http_url"].rsplit(":", 1)[1])), timeout=TIMEOUT) as conn:
         path = urllib.parse.urlsplit(oauth["microsoft_endpoint_http"]).path
@@ -459,5 +464,44 @@ def test_oauth_server_answers_a_browser_over_plain_http_with_the_same_grants(ser
         reply = conn.makefile("rb").read().decode()
     location = next(line.split(" ", 1)[1] for line in reply.splitlines() if line.startswith("Location:"))
     code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
-    token = harness.oauth_token(servers, grant_type="authorization_code", code=code, redirect_uri="http://localhost/confirm")
+    token = harness.oauth_token(
+        servers, grant_type="authorization_code", code=code, redirect_uri="http://localhost/confirm"
+    )
     assert _imap_token_login(servers, token["access_token"]) == "OK"
+
+
+def test_a_harness_started_on_another_base_port_puts_every_server_there(servers):
+    """`make run` starts its servers with ``start --base-port`` while the environment names the tests'
+    base port: every process, the OAuth server's too, must listen where servers.json says."""
+    import os
+    import pathlib
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    cli = pathlib.Path(__file__).resolve().parents[1] / "harness" / "mailservers.py"
+    running_base = servers["dovecot"]["main"]["imap"]
+    env = {**os.environ, "HARNESS_BASE_PORT": str(running_base)}
+    state_dir = tempfile.mkdtemp(prefix="harness-")  # short: Dovecot's socket paths have a length limit
+
+    def harness_cli(*args):
+        return subprocess.run(
+            [sys.executable, str(cli), *args, "--state-dir", state_dir],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    started = harness_cli("start", "--base-port", str(running_base + 250))
+    try:
+        assert started.returncode == 0, started.stderr
+        other = json.loads(pathlib.Path(started.stdout.strip()).read_text())
+        for url in (other["oauth"]["url"], other["oauth"]["http_url"]):
+            port = int(url.rsplit(":", 1)[1])
+            assert port >= running_base + 250
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+    finally:
+        harness_cli("stop")
+        shutil.rmtree(state_dir, ignore_errors=True)

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     add("stop", "stop everything started from the state dir")
     add("status", "list the harness processes and ports")
     add("smtp-serve", "internal: the aiosmtpd process")
-    add("oauth-serve", "internal: the OAuth 2 authorization server process")
+    add("oauth-serve", "internal: the OAuth 2 authorization server process").add_argument("--base-port", type=int)
     add("forget-pop-logins", "make popbeforesmtp forget the POP3 logins seen so far")
     p = add("deliver", "store a message in a mailbox with doveadm save")
     p.add_argument("--instance", default="main", choices=list(DOVECOT_INSTANCES))

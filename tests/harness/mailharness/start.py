@@ -68,7 +68,9 @@ def start(layout: Layout) -> Path:
 
         # The OAuth 2 server before Dovecot: the "oauth" instance asks it about every token.
         rotate(layout.oauth_log)
+        # Its ports come from the base port, which "start --base-port" may have set rather than the environment.
         command = [sys.executable, str(CLI_SCRIPT), "oauth-serve", "--state-dir", str(layout.state_dir)]
+        command += ["--base-port", str(layout.base_port)]
         spawn(layout, processes, "oauth", command, layout.state_dir, layout.oauth_log)
 
         for name in DOVECOT_INSTANCES:
