@@ -115,7 +115,8 @@ def id_token_address(response):
 
 
 class EmailAccountOAuthSettings(models.AbstractModel):
-    _inherit = "email.account.settings.mixin"
+    _name = "email.account.settings.mixin"
+    _inherit = ["email.account.settings.mixin"]
 
     oauth_provider = fields.Selection(
         OAUTH_PROVIDERS,
