@@ -304,6 +304,15 @@ def run(shots):
         open_accounts(browser)
         take(browser, shots, "00-email-accounts")
 
+        # An Outlook.com address: the sign-in is the main path (the app registered in Settings).
+        odoo.set_parameter("microsoft_outlook_client_id", "registered-in-settings")
+        odoo.set_parameter("microsoft_outlook_client_secret", "registered-in-settings")
+        browser.click(".o_control_panel button.btn-primary")
+        browser.fill(field("email"), "someone@outlook.com")
+        browser.wait(".modal button[name=action_oauth_sign_in]")
+        take(browser, shots, "10-sign-in-microsoft")
+        browser.click(".modal-footer button", "Cancel")
+
         use_language(browser, odoo, "fr_FR")
         open_accounts(browser)
         browser.click(".o_control_panel button.btn-primary")
