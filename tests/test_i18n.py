@@ -4,6 +4,7 @@ The committed template is exactly what Odoo's exporter makes of the code (so it 
 with each language active the wizard and a failed check show none of the template's English.
 """
 
+import json
 import os
 import re
 import socket
@@ -13,10 +14,10 @@ from lxml import etree, html
 
 from odoo.exceptions import UserError
 from odoo.modules.module import get_module_path
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
-from .common import run_migration
+from .common import TourMixin, run_migration, tour_code
 from .core.languages import LANGUAGES
 
 MODULE = "email_account"
@@ -241,3 +242,35 @@ class TestReadersLanguage(TransactionCase):
         body = html.fromstring(str(self.account.message_ids[0].body)).text_content()
         self.assertIn(self.po["fr"]["%(account)s stopped working."] % {"account": self.account.display_name}, body)
         self.assertIn(self.refused("fr"), body)
+
+
+@tagged("post_install", "-at_install")
+class TestReadersLanguageTour(TourMixin, HttpCase):
+    """#17 item 1 in a browser: a check run by a French user, opened by an Arabic one, reads in Arabic."""
+
+    def test_last_check_tab_in_the_readers_language(self):
+        for lang in ("fr_FR", "ar_001"):
+            self.env["res.lang"]._activate_lang(lang)
+        self.env["ir.module.module"].search([("name", "=", MODULE)])._update_translations(["fr_FR", "ar_001"])
+        with socket.socket() as sock:  # a port nothing listens on: the check fails, refused
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        account = self.env["email.account"].create(
+            {
+                "email": "reader@example.test",
+                "password": "secret",
+                "use_for_receiving": False,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_security": "starttls",
+            }
+        )
+        account.with_context(lang="fr_FR").action_check_connection()
+        arabic = {e.msgid: e.msgstr for e in polib.pofile(i18n_path("ar.po"))}
+        # The longest piece of the Arabic sentence between its placeholders: text no other language has.
+        template = arabic["%(host)s refused the connection on port %(port)s."]
+        expected = max(PLACEHOLDER.split(template), key=len).strip()
+        self.env.ref("base.user_admin").lang = "ar_001"
+        values = {"email": account.email, "expected": expected}
+        code = tour_code("email_account_readers_language_tour", f"window.emailAccountReader = {json.dumps(values)};")
+        self.start_tour("/odoo", "email_account_readers_language_tour", login="admin", code=code)

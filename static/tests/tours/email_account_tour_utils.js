@@ -6,7 +6,7 @@ import { stepUtils } from "@web_tour/tour_service/tour_utils";
 export const field = (name) => `.modal .o_field_widget[name=${name}] input`;
 export const next = { content: "Next", trigger: ".modal button[name=action_next]:visible", run: "click" };
 
-export function openSetupWizard() {
+export function openAccounts() {
     return [
         stepUtils.showAppsMenuItem(),
         {
@@ -24,6 +24,12 @@ export function openSetupWizard() {
             trigger: '.o-dropdown--menu [data-menu-xmlid="email_account.email_account_menu"]',
             run: "click",
         },
+    ];
+}
+
+export function openSetupWizard() {
+    return [
+        ...openAccounts(),
         {
             content: "New opens the setup wizard",
             trigger: ".o_control_panel button.btn-primary:contains(New)",
