@@ -100,9 +100,9 @@ def manager_of(env, login, company):
     )
 
 
-def tour_code(tour, setup_js=""):
-    """The JavaScript that sets a tour's values up (``setup_js``) and starts it."""
-    return setup_js + f"odoo.startTour({json.dumps(tour)}, {json.dumps({'stepDelay': 0, 'startUrl': '/odoo'})})"
+def tour_code(tour, setup_js="", url="/odoo"):
+    """The JavaScript that sets a tour's values up (``setup_js``) and starts it at ``url``."""
+    return setup_js + f"odoo.startTour({json.dumps(tour)}, {json.dumps({'stepDelay': 0, 'startUrl': url})})"
 
 
 class TourMixin:

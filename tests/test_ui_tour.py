@@ -9,25 +9,15 @@ import json
 from unittest.mock import patch
 
 from odoo import modules
-from odoo.tests import HttpCase, common, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import MailServersMixin, sink_entry
+from .common import MailServersMixin, TourMixin, sink_entry, tour_code
 
 
-class TourCase(HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # Odoo skips a tour whose browser has not opened its devtools port within 10 s; a first start
-        # of Chromium on a busy 2-core machine (a fresh profile, fonts) has taken longer. Give it 60 s.
-        cls.enterClassContext(patch.object(common, "CHECK_BROWSER_ITERATIONS", 600))
-
+class TourCase(TourMixin, HttpCase):
     def tour(self, url, name, values=None):
-        code = (
-            f"window.emailAccountTour = {json.dumps(values or {})};"
-            f"odoo.startTour({json.dumps(name)}, {json.dumps({'stepDelay': 0, 'startUrl': url})})"
-        )
+        code = tour_code(name, f"window.emailAccountTour = {json.dumps(values or {})};", url)
         self.start_tour(url, name, login="admin", code=code)
 
 
