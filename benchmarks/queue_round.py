@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import shlex
 import signal
 import subprocess
@@ -23,7 +22,8 @@ import sys
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import cpu  # beside this file, for both Pythons
+
 PASSWORD = "bench-secret"
 MAILBOXES = 2000  # the row's default size (run.py --mailboxes)
 ROUND_CAP = 3600  # seconds one round may take before the row gives up on it
@@ -33,8 +33,9 @@ DOMAIN = [("state", "=", "done"), ("server_type", "!=", "local")]
 # ----------------------------------------------------------------------------- orchestration
 
 
-def run(odoo, servers, rtt, mailboxes, messages, runners=(1, 2, 4), kill_messages=300):
-    """The row's results: {"rounds": [...], "kill": {...}, ...}. ``odoo`` is a benchmarks.odoo_db.Odoo."""
+def run(odoo, servers, rtt, mailboxes, messages, runners=(1, 2, 4), kill_messages=300, saved_to=os.devnull):
+    """The row's results: {"rounds": [...], "kill": {...}, ...}. ``odoo`` is a benchmarks.odoo_db.Odoo;
+    the results so far are written to ``saved_to`` after each round."""
     load = os.getloadavg()[0]
     from latency import LatencyProxy  # the project's venv: the orchestration side only
 
@@ -50,17 +51,32 @@ def run(odoo, servers, rtt, mailboxes, messages, runners=(1, 2, 4), kill_message
         thread = side.call(side.template, "setup", "--count", mailboxes, "--prefix", "q", "--port", port)["thread"]
         add_mailboxes(servers, "q", mailboxes, messages, thread)
         results = {"mailboxes": mailboxes, "messages_each": messages, "rtt_ms": rtt * 1000, "rounds": []}
-        for variant in ("cron", *runners):
+        # The scaling factor's two ends first; each round saved as it ends, so that a long run cut short
+        # still has its table (run.py --render).
+        for variant in (1, max(runners), *runners[1:-1], "cron"):
             results["rounds"].append(side.round(variant, proxy, upstream))
-        # The per-host limit at work: the most runners, half as many connection slots to the host.
-        results["rounds"].append(side.round(max(runners), proxy, upstream, host_limit=max(1, max(runners) // 2)))
+            save(results, load, saved_to)
+        # The per-host limit at work: the most runners, half as many connection slots to the host, on
+        # the first tenth of the mailboxes (at least 100): the peak it shows needs no full round.
+        limited = min(mailboxes, max(100, mailboxes // 10))
+        host_limit = max(1, max(runners) // 2)
+        results["rounds"].append(side.round(max(runners), proxy, upstream, host_limit=host_limit, mailboxes=limited))
+        save(results, load, saved_to)
         results["kill"] = side.kill(port, thread, kill_messages)
-        results["load"] = (load, os.getloadavg()[0])
-        return results
+        return save(results, load, saved_to)
     finally:
         if proxy:
             proxy.stop()
         side.drop()
+
+
+def save(results, load, path):
+    """Write the results so far to ``path`` (JSON); they are returned."""
+    results["load"] = (load, os.getloadavg()[0])
+    results["ended"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(results, handle)
+    return results
 
 
 def add_mailboxes(servers, prefix, count, messages, thread, start=0):
@@ -89,14 +105,6 @@ def add_mailboxes(servers, prefix, count, messages, thread, start=0):
     subprocess.run(["chown", "-R", "nobody:nogroup", root], check=True)
 
 
-def cpu_times():
-    """(busy, total) jiffies of all cores (/proc/stat)."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        values = [int(value) for value in stat.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
-
-
 def warm_up(port, database, workers):
     """Have every worker load the database's registry before the round, as long-running workers have:
     twice as many requests at once as there are workers."""
@@ -110,12 +118,6 @@ def warm_up(port, database, workers):
 
     with concurrent.futures.ThreadPoolExecutor(workers * 2) as pool:
         list(pool.map(visit, range(workers * 2)))
-
-
-def odoo_cpu_seconds():
-    """CPU seconds of this process's ended children and theirs (the Odoo processes a round started)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def free_port():
@@ -199,10 +201,17 @@ class OdooSide:
         subprocess.run(["dropdb", "--if-exists", self.copy], check=True, capture_output=True)
         subprocess.run(["createdb", "-T", self.template, self.copy], check=True, capture_output=True)
 
-    def round(self, variant, proxy, upstream, host_limit=None):
+    def round(self, variant, proxy, upstream, host_limit=None, mailboxes=None):
         """One full fetch round on a fresh copy: ``variant`` "cron" or a number of job runners; with
-        ``host_limit``, that many connections at once to the mail host (email_account.host_connections)."""
+        ``host_limit``, that many connections at once to the mail host (email_account.host_connections);
+        with ``mailboxes``, only the first that many are fetched (the others' servers are not confirmed)."""
         self.fresh()
+        if mailboxes:
+            psql(
+                self.copy,
+                "UPDATE fetchmail_server SET state = 'draft' WHERE id NOT IN "
+                f"(SELECT id FROM fetchmail_server ORDER BY id LIMIT {int(mailboxes)})",
+            )
         if host_limit:
             psql(
                 self.copy,
@@ -211,19 +220,12 @@ class OdooSide:
             )
         if proxy:
             proxy.peak()
-        busy0, total0 = cpu_times()
-        odoo0 = odoo_cpu_seconds()
-        if variant == "cron":
-            result = self.call(self.copy, "cron")
-        else:
-            result = self.queued(variant)
-        busy1, total1 = cpu_times()
-        # The Odoo processes of the round (loading included), as cores kept busy over its wall time.
-        result["odoo_cores"] = (odoo_cpu_seconds() - odoo0) / result["seconds"]
+        # The cron measures itself, from inside its process: its start and registry load are not the round's.
+        result = self.call(self.copy, "cron") if variant == "cron" else self.queued(variant)
         result.update(self.call(self.copy, "stats"))
         result["variant"] = variant
         result["host_limit"] = host_limit
-        result["cpu"] = (busy1 - busy0) / max(1, total1 - total0)  # of all cores, whoever uses them
+        result["mailboxes"] = mailboxes
         result["peak_connections"] = proxy.peak().get(upstream) if proxy else None
         return result
 
@@ -245,14 +247,14 @@ class OdooSide:
         try:
             time.sleep(8)  # queue_job's runner starts 5 s after the server
             warm_up(port, self.copy, runners)
-            begun = time.perf_counter()
-            jobs = self.call(self.copy, "enqueue")["jobs"]
+            begun, before = time.perf_counter(), cpu.snapshot()
+            queued = self.call(self.copy, "enqueue")
             while True:
                 time.sleep(0.5)
                 left = psql(self.copy, "SELECT count(*) FROM queue_job WHERE state NOT IN ('done', 'failed')")
                 if left == "0" or time.perf_counter() - begun > ROUND_CAP:
                     break
-            seconds = time.perf_counter() - begun
+            seconds, after = time.perf_counter() - begun, cpu.snapshot()
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:
@@ -260,7 +262,11 @@ class OdooSide:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
-        return {"seconds": seconds, "jobs": jobs, "finished": left == "0"}
+        busy = cpu.cores(before, after, seconds)
+        # The queueing process has ended: the queueing it measured itself moves from "other" to Odoo.
+        moved = min(busy["other"], queued["cpu_seconds"] / seconds)
+        busy.update(odoo=busy["odoo"] + moved, other=busy["other"] - moved)
+        return {"seconds": seconds, "jobs": queued["jobs"], "finished": left == "0", "cores": busy}
 
     def kill(self, port, thread, messages):
         """A worker killed (SIGKILL) in the middle of one mailbox's fetch job, then the job run again."""
@@ -343,9 +349,10 @@ def odoo_setup(env, servers, args):
 
 def odoo_cron(env, _servers, _args):
     """Today's path: the fetch cron's own call, one mailbox after another."""
-    begun = time.perf_counter()
+    begun, before = time.perf_counter(), cpu.snapshot()
     env["fetchmail.server"].search(DOMAIN).fetch_mail(raise_exception=False)
-    return {"seconds": time.perf_counter() - begun, "jobs": 0, "finished": True}
+    seconds = time.perf_counter() - begun
+    return {"seconds": seconds, "jobs": 0, "finished": True, "cores": cpu.cores(before, cpu.snapshot(), seconds)}
 
 
 def odoo_enqueue(env, _servers, args):
@@ -354,8 +361,9 @@ def odoo_enqueue(env, _servers, args):
         account._queue_jobs("fetch")
         job = env["queue.job"].search([("identity_key", "=", f"email_account.fetch:{account.id}")], limit=1)
         return {"uuid": job.uuid}
+    begun = time.process_time()
     env["fetchmail.server"]._fetch_mails()
-    return {"jobs": env["queue.job"].search_count([])}
+    return {"jobs": env["queue.job"].search_count([]), "cpu_seconds": time.process_time() - begun}
 
 
 def odoo_stats(env, _servers, args):

@@ -392,12 +392,18 @@ def remote_section(results, args):
     return lines
 
 
+def name_of(variant):
+    return "the cron" if variant == "cron" else f"{variant} runner{'s' if variant != 1 else ''}"
+
+
 def render_queue(queue):
     """The section of the queue_job row (benchmarks/queue_round.py)."""
     lines = ["## Thousands of mailboxes: one fetch round through OCA queue_job", ""]
     if not queue or "skipped" in queue:
         return "\n".join([*lines, f"Did not run: {(queue or {}).get('skipped', 'Odoo not found')}.", ""])
-    rounds = {row["variant"]: row for row in queue["rounds"] if not row.get("host_limit")}
+    # The cron first, then the runners by number, whatever order they ran in.
+    order = sorted(queue["rounds"], key=lambda row: (row["variant"] != "cron", str(row["variant"]).zfill(4)))
+    rounds = {row["variant"]: row for row in order if not row.get("host_limit")}
     limited = [row for row in queue["rounds"] if row.get("host_limit")]
     one = rounds.get(1)
     lines += [
@@ -409,37 +415,41 @@ def render_queue(queue):
         "the database before: long-running workers have). *Host limit*: the system parameter "
         "`email_account.host_connections` (default 8), the connections at once to one mail server. The row's "
         f"default is {MAILBOXES:,} mailboxes (`--mailboxes`, `--mailbox-messages`). Run "
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, load average {queue['load'][0]:.1f} at the "
+        f"ending {queue['ended']} UTC, load average {queue['load'][0]:.1f} at the "
         f"start and {queue['load'][1]:.1f} at the end.",
         "",
-        "| Path | Wall time | Imported | Messages/s | Peak connections to the host | Odoo CPU (cores) "
-        "| Machine CPU busy | vs 1 runner |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Path | Wall time | Imported | Messages/s | Peak connections to the host | vs 1 runner "
+        f"| CPU: Odoo | PostgreSQL | Dovecot | Proxy | Other | All (of {os.cpu_count()}) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in [*rounds.values(), *limited]:
         variant = row["variant"]
-        name = "Cron (no queue_job)" if variant == "cron" else f"{variant} runner{'s' if variant != 1 else ''}"
+        name = "Cron (no queue_job)" if variant == "cron" else name_of(variant)
         if row.get("host_limit"):
             name += f", host limit {row['host_limit']}"
-        speed = f"{one['seconds'] / row['seconds']:.2f}×" if one and row["seconds"] else "-"
+        if row.get("mailboxes") and row["mailboxes"] < queue["mailboxes"]:
+            name += f", first {row['mailboxes']:,} mailboxes"
+        # Messages per second against one runner's: rounds of different sizes compare too.
+        speed = f"{row['imported'] * one['seconds'] / (one['imported'] * row['seconds']):.2f}×" if one else "-"
         finished = "" if row.get("finished", True) else " (gave up)"
         peak = "-" if row["peak_connections"] is None else row["peak_connections"]
         rate = row["imported"] / row["seconds"]
+        busy = " | ".join(f"{row['cores'][kind]:.2f}" for kind in ("odoo", "postgres", "dovecot", "proxy", "other"))
         lines.append(
-            f"| {name} | {row['seconds']:.1f} s{finished} | {row['imported']:,} | {rate:.1f} | {peak} "
-            f"| {row['odoo_cores']:.2f} | {row['cpu']:.0%} | {speed} |"
+            f"| {name} | {row['seconds']:.1f} s{finished} | {row['imported']:,} | {rate:.1f} | {peak} | {speed} "
+            f"| {busy} | {row['cores']['machine']:.2f} |"
         )
     four = rounds.get(4)
     if one and four:
         factor = one["seconds"] / four["seconds"]
         lines += ["", f"Target: 4 runners at least 3× one runner: {factor:.2f}× — {verdict(factor >= 3)}."]
     cores = os.cpu_count()
-    saturated = [v for v, row in rounds.items() if row["odoo_cores"] >= 0.9 * cores]
-    named = ", ".join("the cron" if v == "cron" else f"{v} runner{'s' if v != 1 else ''}" for v in saturated)
+    saturated = [name_of(v) for v, row in rounds.items() if row["cores"]["machine"] >= 0.9 * cores]
     lines.append(
-        f"CPU: *Odoo CPU* is the CPU time of the round's Odoo processes (PostgreSQL, Dovecot and the proxy left "
-        f"out) over its wall time; *machine* is every process's share of the {cores} cores, other work on the "
-        f"machine included. Odoo alone keeps 90 % of the cores busy with: {named or 'none of these'}."
+        f"CPU: the cores each kind of process kept busy on average over the round (benchmarks/cpu.py: Odoo's "
+        "processes with the job runner, PostgreSQL, the Dovecot processes, the latency proxy standing in for "
+        f"the network; *other* is the rest of the machine's busy time, the kernel's included). The {cores} cores "
+        f"are saturated (90 % or more busy) with: {', '.join(saturated) or 'none of these'}."
     )
     kill = queue.get("kill")
     if kill:

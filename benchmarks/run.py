@@ -67,6 +67,8 @@ def main():
     if args.render:
         with open(args.render, encoding="utf-8") as handle:
             results = json.load(handle)
+        if "rounds" in results:  # the queue_job row's own file (queue-results.json)
+            return publish_section(render_queue(results), args)
         no_write = args.no_write
         vars(args).update(results.pop("args"), no_write=no_write)
         # When the run ended: the results file was written then.
@@ -76,6 +78,8 @@ def main():
         return
     state_dir = os.environ.get("BENCH_STATE_DIR") or os.path.join(ROOT, ".run", "bench")
     base_port = os.environ.get("BENCH_BASE_PORT") or "29000"
+    # The queue_job row's rounds as each ends: a long run cut short can still be rendered (--render).
+    queue_saved = os.path.join(state_dir, "queue-results.json")
     load_start = os.getloadavg()
     started = time.monotonic()
     harness = [sys.executable, HARNESS]
@@ -94,7 +98,9 @@ def main():
             if not odoo:
                 raise SystemExit("--queue-only needs Odoo: run it through benchmarks/run.sh")
             with odoo:
-                queue = queue_round.run(odoo, servers, args.rtt / 1000, args.mailboxes, args.mailbox_messages)
+                queue = queue_round.run(
+                    odoo, servers, args.rtt / 1000, args.mailboxes, args.mailbox_messages, saved_to=queue_saved
+                )
             return publish_section(render_queue(queue), args)
         with Blackhole() as silent:
             results = {"pure": pure_rows(servers, args, silent.port)}
@@ -106,7 +112,7 @@ def main():
                     with odoo:
                         results["odoo"] = odoo_rows(odoo, path, args, silent.port, remote)
                         results["queue"] = queue_round.run(
-                            odoo, servers, args.rtt / 1000, args.mailboxes, args.mailbox_messages
+                            odoo, servers, args.rtt / 1000, args.mailboxes, args.mailbox_messages, saved_to=queue_saved
                         )
             finally:
                 if remote:

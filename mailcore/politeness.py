@@ -6,8 +6,8 @@ would see a thousand connections from one client at once and throttle or block i
 of a few *slots* of its mail host before it connects (a PostgreSQL advisory lock whose key this
 module computes; the lock ends with the job's database connection, so a killed worker frees its slot),
 and one lock of its account (a mailbox is never fetched by two workers at once). A job that finds
-the host full, or meets a busy or slow server, tries again later after an exponential delay with
-jitter, so retries do not arrive in step.
+the host full waits a little for a slot, then, like one that meets a busy or slow server, tries again
+later after an exponential delay with jitter, so retries do not arrive in step.
 """
 
 import hashlib
@@ -19,6 +19,10 @@ import random
 # from one client address before they slow it down.
 HOST_CONNECTIONS = 8
 HOST_CONNECTIONS_MAX = 100
+# Seconds a job waits for a slot of a full host before it steps back for later: slots come free
+# every second or so when many mailboxes of one host are fetched, and a job that stepped back at once
+# would leave its runner idle while every job still queued for that host bounces the same way.
+SLOT_WAIT = 15
 # Failures that say "not now" rather than "wrong": worth a retry within the same round.
 RETRYABLE_CODES = frozenset({"server_busy", "timeout", "connection_closed", "login_delay"})
 # The first retry waits about RETRY_BASE seconds, each next one twice as long, never over RETRY_CAP.
@@ -34,6 +38,11 @@ def retry_delay(attempt, base=RETRY_BASE, cap=RETRY_CAP, rand=random.random):
     up to as much again at random ("equal jitter": never zero, never in step with other workers)."""
     ceiling = min(cap, base * 2 ** max(0, attempt - 1))
     return max(1, round(ceiling / 2 + rand() * ceiling / 2))
+
+
+def poll_delay(rand=random.random):
+    """Seconds between two looks for a free slot: 0.1 to 0.4, so waiting jobs do not look in step."""
+    return 0.1 + 0.3 * rand()
 
 
 def host_connections(value):

@@ -12,6 +12,7 @@ that keeps failing is paused and reported once. README "Thousands of mailboxes".
 
 import contextlib
 import logging
+import time
 
 from odoo import api, fields, models
 
@@ -28,7 +29,7 @@ CHECK_JOB_BUDGET = 60
 # Failures of a message, not of the server (it works): no reason to count towards a pause.
 MESSAGE_CODES = frozenset({"import_failed", "unplaced"})
 HOST_CONNECTIONS_PARAMETER = "email_account.host_connections"
-# A job that finds its host full tries again in about this many seconds (not counted as a retry).
+# A job whose host stayed full tries again in about this many seconds (not counted as a retry).
 HOST_FULL_DELAY = 10
 
 
@@ -121,8 +122,9 @@ class EmailAccount(models.Model):
 
     @contextlib.contextmanager
     def _job_locks(self):
-        """Take this account's lock, then a connection slot of each server its job talks to; yields None
-        when all are held, "account" when another worker holds the account, else the host found full.
+        """Take this account's lock, then a connection slot of each server its job talks to (waiting up
+        to politeness.SLOT_WAIT for one); yields None when all are held, "account" when another worker
+        holds the account, else the host that stayed full.
 
         PostgreSQL session advisory locks, on a connection of their own: the job's cursor commits after
         each message and may roll back, and PostgreSQL frees the locks when a killed worker's connection
@@ -146,9 +148,13 @@ class EmailAccount(models.Model):
                     yield "account"
                     return
                 for host, port in self._job_servers():
-                    if not any(take(key) for key in politeness.host_slot_keys(host, port, limit)):
-                        yield host
-                        return
+                    keys = politeness.host_slot_keys(host, port, limit)
+                    deadline = time.monotonic() + politeness.SLOT_WAIT
+                    while not any(take(key) for key in keys):
+                        if time.monotonic() >= deadline:
+                            yield host
+                            return
+                        time.sleep(politeness.poll_delay())
                 yield None
             finally:
                 for key in held:

@@ -1,6 +1,9 @@
 """Fetching and checks as OCA queue_job jobs (models/email_account_job.py), in a database where
 queue_job is installed: the Odoo tier runs these in a second database (tag email_account_queue)."""
 
+import threading
+from unittest.mock import patch
+
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
@@ -95,16 +98,31 @@ class TestQueueJobs(MailFetchingCase):
         self.assertEqual(self.run_job(account), "skipped: another worker is on this account")
         self.assertEqual(self.imported(), 0)
 
-    def test_a_full_host_makes_the_job_wait_for_a_slot(self):
+    def test_a_host_that_stays_full_sends_the_job_back_for_later(self):
         account = self.account()
         self.deliver(self.reply())
         self.env["ir.config_parameter"].set_param(HOST_CONNECTIONS_PARAMETER, "2")
         for key in politeness.host_slot_keys(account.incoming_host, account.incoming_port, 2):
             self.hold(key)
-        self.assertTrue(self.retried(account).ignore_retry, "waiting for a slot is not a failure")
+        with patch.object(politeness, "SLOT_WAIT", 0.5):
+            self.assertTrue(self.retried(account).ignore_retry, "waiting for a slot is not a failure")
         self.assertEqual(self.imported(), 0)
         self.other.execute("SELECT pg_advisory_unlock_all()")
         self.run_job(account)
+        self.assertEqual(self.imported(), 1)
+
+    def test_a_slot_that_comes_free_is_waited_for(self):
+        """Slots of a busy host free up every second or so: the job waits for one rather than leave its
+        runner idle and come back in ten seconds."""
+        account = self.account()
+        self.deliver(self.reply())
+        self.env["ir.config_parameter"].set_param(HOST_CONNECTIONS_PARAMETER, "1")
+        self.hold(politeness.host_slot_keys(account.incoming_host, account.incoming_port, 1)[0])
+        # The other worker's fetch ends in a second (its connection is this test's; the job uses its own).
+        release = threading.Timer(1.0, self.other.execute, ["SELECT pg_advisory_unlock_all()"])
+        release.start()
+        self.addCleanup(release.join)
+        self.assertEqual(self.run_job(account), "fetched")
         self.assertEqual(self.imported(), 1)
 
     def test_a_busy_server_is_retried_then_the_account_paused_once(self):
