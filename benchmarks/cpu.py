@@ -20,7 +20,7 @@ def kind_of(cmdline):
     # The masters by their program (/usr/lib/postgresql/15/bin/postgres, /usr/sbin/dovecot), the
     # processes they fork by the titles they set ("postgres: 15/main: ...", "dovecot-<instance>/imap").
     program = os.path.basename(text.split(" ", 1)[0])
-    if "odoo-bin" in text or "queue_round.py" in text:
+    if "odoo-bin" in text or "queue_round.py" in text or text.startswith("odoo:"):  # "odoo: WorkerHTTP ..."
         return "odoo"
     if program.startswith("postgres"):
         return "postgres"
@@ -32,11 +32,11 @@ def kind_of(cmdline):
 
 
 def snapshot():
-    """{kind: CPU seconds} of the processes alive now, their reaped children included, and "machine":
-    the busy seconds of all cores since boot."""
+    """{"machine": busy seconds of all cores since boot, "processes": {pid: (kind, CPU seconds)}} for
+    the processes of a kind alive now, their reaped children included."""
     with open("/proc/stat", encoding="ascii") as stat:
         user, nice, system, _idle, _iowait, *rest = (int(value) for value in stat.readline().split()[1:])
-    seconds = {"machine": (user + nice + system + sum(rest[:3])) / TICKS, **dict.fromkeys(KINDS, 0.0)}
+    processes = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -50,14 +50,20 @@ def snapshot():
             continue
         kind = kind_of(cmdline)
         if kind:  # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name
-            seconds[kind] += sum(int(value) for value in fields[11:15]) / TICKS
-    return seconds
+            processes[entry] = (kind, sum(int(value) for value in fields[11:15]) / TICKS)
+    return {"machine": (user + nice + system + sum(rest[:3])) / TICKS, "processes": processes}
 
 
 def cores(before, after, wall):
     """{kind: cores kept busy on average} between two snapshots ``wall`` seconds apart, "other" and
-    "machine" included. A process that started in between counts from zero; one whose parent did not
-    outlive the stretch is lost (to "other")."""
-    busy = {kind: max(0.0, after[kind] - before[kind]) / wall for kind in (*KINDS, "machine")}
+    "machine" included. Process by process, so that one ending does not take its CPU out of its kind's
+    sum: one that started in between counts from zero, one that ended counts in its parent's kind if
+    its parent reaped it, else in "other" (the rest of the machine)."""
+    seconds = dict.fromkeys(KINDS, 0.0)
+    for pid, (kind, used) in after["processes"].items():
+        earlier_kind, earlier = before["processes"].get(pid, (kind, 0.0))
+        seconds[kind] += used - earlier if earlier_kind == kind else used
+    busy = {kind: value / wall for kind, value in seconds.items()}
+    busy["machine"] = (after["machine"] - before["machine"]) / wall
     busy["other"] = max(0.0, busy["machine"] - sum(busy[kind] for kind in KINDS))
     return busy
