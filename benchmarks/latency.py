@@ -82,7 +82,7 @@ class _Proxy:
 
     async def _control(self, reader, writer):
         while line := await reader.readline():
-            if line.strip() == b"peak":  # the most connections open at once per upstream since the last ask
+            if line.strip() == b"peak":  # the most connections open at once per upstream since the last ask (_opened)
                 writer.write(json.dumps(self.peak).encode() + b"\n")
                 self.peak = collections.Counter(self.open_now)
                 await writer.drain()
@@ -93,15 +93,14 @@ class _Proxy:
             await writer.drain()
         writer.close()
 
-    async def _relay(self, client_reader, client_writer, upstream):
+    def _opened(self, upstream):
+        """Counted as the server sees it: from its accept until the client's end of stream reaches it
+        (the client's side of a connection lives longer by the time these take to cross the network,
+        and would count a connection closed before the next one opened as open beside it)."""
         self.open_now[upstream] += 1
         self.peak[upstream] = max(self.peak[upstream], self.open_now[upstream])
-        try:
-            await self._relay_connection(client_reader, client_writer, upstream)
-        finally:
-            self.open_now[upstream] -= 1
 
-    async def _relay_connection(self, client_reader, client_writer, upstream):
+    async def _relay(self, client_reader, client_writer, upstream):
         loop = asyncio.get_running_loop()
         connection = _Connection(client_writer.get_extra_info("sockname")[1], upstream)
         self.connections.append(connection)
@@ -117,10 +116,13 @@ class _Proxy:
             client_writer.close()
             connection.open = False
             return
+        self._opened(upstream)
+        to_server = asyncio.ensure_future(self._write(server_writer, up_queue, up_ready))
+        to_server.add_done_callback(lambda _task: self.open_now.subtract([upstream]))
         tasks = [
             client_reading,
             asyncio.ensure_future(self._read(server_reader, connection, "down", down_queue, down_ready)),
-            asyncio.ensure_future(self._write(server_writer, up_queue, up_ready)),
+            to_server,
             asyncio.ensure_future(self._write(client_writer, down_queue, down_ready)),
         ]
         with contextlib.suppress(asyncio.CancelledError):
