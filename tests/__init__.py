@@ -23,4 +23,4 @@ from . import (
 
 # Only where OCA queue_job is on the addons path: the Odoo tier's second database, which installs it.
 if importlib.util.find_spec("odoo.addons.queue_job"):
-    from . import test_queue_jobs
+    from . import test_queue_jobs, test_queue_worker_kill
