@@ -45,6 +45,26 @@ class EmailAccount(models.Model):
         copy=False,
         help="Queued fetching stopped after repeated failures; a successful connection check resumes it.",
     )
+    fetch_pause_text = fields.Text("Why Fetching Is Paused", compute="_compute_fetch_pause_text")
+
+    @api.depends("fetch_paused")
+    def _compute_state(self):
+        """A paused account needs attention, whatever its last fetch left: its mail waits on the server."""
+        result = super()._compute_state()
+        for account in self:
+            if account.fetch_paused and account.use_for_receiving and account.state in ("never", "ok"):
+                account.state = "attention"
+        return result
+
+    @api.depends("fetch_paused", "failure_streak")
+    @api.depends_context("lang")
+    def _compute_fetch_pause_text(self):
+        for account in self:
+            account.fetch_pause_text = account.fetch_paused and account.env._(
+                "Fetching is paused: the last %(count)s fetches failed in a row. Fix the cause, then press "
+                "Check connection: fetching resumes when a check passes.",
+                count=account.failure_streak,
+            )
 
     @api.model
     def _queue_jobs_available(self):

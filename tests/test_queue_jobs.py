@@ -6,6 +6,7 @@ from unittest.mock import patch
 
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
+from odoo.tools.translate import code_translations
 
 from ..mailcore import politeness
 from ..models.email_account_job import CHANNEL, HOST_CONNECTIONS_PARAMETER, PAUSE_AFTER
@@ -148,6 +149,7 @@ class TestQueueJobs(MailFetchingCase):
         self.assertTrue(account.fetch_paused)
         self.assertEqual(len(account.message_ids), posts + 2, "the failure and the pause, each posted once")
         self.assertIn(f"failed {PAUSE_AFTER} times in a row", account.message_ids[0].body)
+        self.assertEqual(account.state, "attention")
 
         self.jobs(account, "fetch").unlink()
         self.fetch()
@@ -155,3 +157,24 @@ class TestQueueJobs(MailFetchingCase):
         account._record_check(True, "works")
         self.assertFalse(account.fetch_paused)
         self.assertEqual(account.failure_streak, 0)
+
+    def test_a_paused_account_needs_attention_and_says_how_to_resume(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        account = self.account()
+        account._pause_fetching(PAUSE_AFTER)
+        self.assertFalse(account.fetch_failure_code, "no failure code left: the pause alone")
+        self.assertEqual(account.state, "attention")
+        self.assertIn(account, self.env["email.account"].search([("state", "=", "attention")]))
+
+        template = (
+            "Fetching is paused: the last %(count)s fetches failed in a row. Fix the cause, then press "
+            "Check connection: fetching resumes when a check passes."
+        )
+        french = code_translations.get_python_translations("email_account", "fr_FR")[template]
+        for lang, text in (("en_US", template), ("fr_FR", french)):
+            account.invalidate_recordset(["fetch_pause_text"])
+            self.assertEqual(account.with_context(lang=lang).fetch_pause_text, text % {"count": PAUSE_AFTER})
+
+        account._record_check(True, "works")
+        self.assertEqual(account.state, "ok", "a passing check resumes fetching")
+        self.assertFalse(account.fetch_pause_text)
