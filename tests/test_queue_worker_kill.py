@@ -43,7 +43,7 @@ class TestQueueWorkerKill(BaseCase):
 
     def setUp(self):
         super().setUp()
-        self.workers, self.partner_id, self.account_id = [], 0, 0
+        self.workers, self.partner_id, self.account_id, self.parameters = [], 0, 0, {}
         # Cleanups run last in, first out: the workers end (a stopped one holds locks) before the data goes.
         self.addCleanup(self.remove_data)
         self.addCleanup(self.end_workers)
@@ -140,7 +140,8 @@ class TestQueueWorkerKill(BaseCase):
         line = worker.stdout.readline().strip() if ready else ""
         if not line:
             worker.log.seek(0)
-            self.fail(f"worker {worker.pid} said nothing (exit {worker.poll()}): {worker.log.read()[-3000:]!r}")
+            output = worker.log.read().decode(errors="replace")[-3000:]
+            self.fail(f"worker {worker.pid} said nothing (exit {worker.poll()}): {output}")
         return line
 
     def perform(self, worker, job):
@@ -163,7 +164,7 @@ class TestQueueWorkerKill(BaseCase):
     # ------------------------------------------------------------------------- what the database holds
 
     def imported_records(self):
-        """Rows the fetch committed: (email.account.message count, its Message-Ids)."""
+        """The Message-Id of each email.account.message row the fetch committed."""
         with self.env_cursor() as env:
             records = env["email.account.message"].search([("account_id", "=", self.account_id)])
             return records.mapped("message_id")
