@@ -122,6 +122,8 @@ class TestQueueWorkerKill(BaseCase):
                 "--",
                 *options,
             ],
+            # Its database sessions by name (pg_stat_activity), see freeze().
+            env={**os.environ, "ODOO_PGAPPNAME": "email_account_worker-{pid}"},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -133,6 +135,25 @@ class TestQueueWorkerKill(BaseCase):
         self.workers.append(worker)
         self.assertEqual(self.read_line(worker), "READY")
         return worker
+
+    def freeze(self, worker):
+        """Stop ``worker`` (SIGSTOP) and wait until PostgreSQL has run what it sent before: a commit on its
+        way when the signal came is counted before the caller counts."""
+        os.killpg(worker.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            with open(f"/proc/{worker.pid}/stat", encoding="ascii") as stat:
+                stopped = stat.read().rpartition(")")[2].split()[0] == "T"
+            with self.env_cursor() as env:
+                env.cr.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = 'active'",
+                    [f"email_account_worker-{worker.pid}"],
+                )
+                busy = env.cr.fetchone()[0]
+            if stopped and not busy:
+                return
+            self.assertLess(time.monotonic(), deadline, "the stopped worker's last query never ended")
+            time.sleep(0.05)
 
     def read_line(self, worker):
         """The worker's next line, waiting for it no longer than the deadline."""
@@ -187,7 +208,7 @@ class TestQueueWorkerKill(BaseCase):
             time.sleep(0.05)
         # Frozen in the middle of the fetch, its database session (and the account's lock) still open: a
         # worker that hangs, or one killed whose session PostgreSQL has not ended yet.
-        os.killpg(first.pid, signal.SIGSTOP)
+        self.freeze(first)
         at_stop = len(self.imported_records())
         self.assertLess(at_stop, MESSAGES, "stopped in the middle of the fetch")
         self.perform(second, job)
