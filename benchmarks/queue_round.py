@@ -397,8 +397,9 @@ def odoo_perform(env, _servers, args):
 
 def queue_worker():
     """tests/queue_worker.py, the worker of the Odoo tier's kill test (no ``odoo`` import at its top)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     spec = importlib.util.spec_from_file_location(
-        "email_account_queue_worker", os.path.join(os.path.dirname(HERE), "tests", "queue_worker.py")
+        "email_account_queue_worker", os.path.join(root, "tests", "queue_worker.py")
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
