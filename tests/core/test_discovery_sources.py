@@ -103,23 +103,42 @@ def test_mx_base_domain_is_fed_back_into_the_sources(servers):
     )
 
 
-def test_guessing_probes_the_usual_names_and_reads_the_login_methods(servers):
-    guess_ports = harness_guess_ports(servers)
-    # Only imap., smtp. and mail. exist; the bare domain, pop. and pop3. do not resolve.
-    zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in ("imap", "smtp", "mail")}
+def _guess(servers, names):
+    """Discovery by guessing alone, with the password, where only ``names`` of example.test resolve."""
+    zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in names}
     with DnsServer(zone) as dns:
-        result = discover(
+        return discover(
             ALICE,
             _password(servers),
-            options=options(dns, use_guess=True, guess_ports=guess_ports, cafile=servers["ca_file"]),
+            options=options(dns, use_guess=True, guess_ports=harness_guess_ports(servers), cafile=servers["ca_file"]),
         )
+
+
+def test_guessing_probes_the_usual_names_and_reads_the_login_methods(servers):
+    # Only imap., smtp. and mail. exist; the bare domain, pop. and pop3. do not resolve.
+    result = _guess(servers, ("imap", "smtp", "mail"))
     configuration = result.configuration
     assert configuration.source == "guess"
     assert (result.incoming.host, result.incoming.security) == ("imap.example.test", "ssl")
     assert (result.outgoing.host, result.outgoing.security) == ("smtp.example.test", "ssl")
     assert result.incoming.safe_logon and result.outgoing.safe_logon  # CRAM-MD5/SCRAM offered
-    assert configuration.incoming[-1].protocol == "pop3"  # POP3 found on mail., ranked after IMAP
     # The guessed names are not on the certificate: the check says so rather than trusting a guess.
+    assert not result.ok and result.check.incoming.code == "certificate_hostname_mismatch"
+
+
+def test_guessing_probes_the_pop3_names_when_no_imap_name_answers(servers):
+    """Guessing ends as soon as each side's best-ranked candidate answered, so POP3 on a name that
+    also serves IMAP may or may not have answered by then: here no IMAP name resolves, so POP3 is
+    the best incoming candidate and is always found."""
+    result = _guess(servers, ("pop3", "smtp"))
+    assert result.configuration.source == "guess"
+    assert (result.incoming.protocol, result.incoming.host, result.incoming.security) == (
+        "pop3",
+        "pop3.example.test",
+        "ssl",
+    )
+    assert result.incoming.port == servers["dovecot"]["main"]["pop3s"]
+    assert result.incoming.safe_logon  # Dovecot's POP3 offers SASL CRAM-MD5/SCRAM and APOP
     assert not result.ok and result.check.incoming.code == "certificate_hostname_mismatch"
 
 
