@@ -4,7 +4,7 @@ HTTPS server with the test CA, and the harness's Dovecot behind the names they g
 from discoveryenv import ALICE, document, harness_guess_ports, options, srv_zone, xml_route
 from dnsserver import DnsServer
 from httpsserver import HttpsServer
-from mailcore.discovery import discover
+from mailcore.discovery import DEFAULT_BUDGET, discover
 
 
 def _password(servers):
@@ -104,12 +104,15 @@ def test_mx_base_domain_is_fed_back_into_the_sources(servers):
 
 
 def _guess(servers, names):
-    """Discovery by guessing alone, with the password, where only ``names`` of example.test resolve."""
+    """Discovery by guessing alone, with the password, where only ``names`` of example.test resolve.
+    Three times the default budget: 20 probes and then each candidate's check take about 1 s here,
+    but over 10 s on a starved machine; the budget itself is test_discovery_budget's subject."""
     zone = {(f"{name}.example.test", "A"): ["127.0.0.1"] for name in names}
     with DnsServer(zone) as dns:
         return discover(
             ALICE,
             _password(servers),
+            budget=3 * DEFAULT_BUDGET,
             options=options(dns, use_guess=True, guess_ports=harness_guess_ports(servers), cafile=servers["ca_file"]),
         )
 
