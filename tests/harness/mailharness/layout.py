@@ -24,7 +24,10 @@ HOST = "127.0.0.1"
 HOSTNAME = "localhost"
 WRONG_HOSTNAME = "wrong.example.test"
 DEFAULT_BASE_PORT = 21000
+# A starting server may go this long without progress (a port opened, CPU used) before it is reported
+# as stuck; a busy machine only slows a start, so the whole wait is bounded by START_LIMIT instead.
 START_TIMEOUT = 20.0
+START_LIMIT = 180.0
 POP_BEFORE_SMTP_WINDOW = 300
 
 USERS = {
@@ -123,13 +126,19 @@ class Layout:
     def dovecot_log(self, name: str) -> Path:
         return self.instance_dir(name) / "dovecot.log"
 
+    def server_ports(self) -> dict[str, dict[str, int]]:
+        """Each server process's ports by label, under the name start.py gives the process."""
+        servers = {
+            f"dovecot-{n}": {f"dovecot {n} {p}": port for p, port in self.dovecot_ports(n).items()}
+            for n in DOVECOT_INSTANCES
+        }
+        servers["aiosmtpd"] = {f"smtp {n}": port for n, port in self.smtp_ports().items()}
+        servers["postfix"] = {f"postfix {n}": port for n, port in self.postfix_ports().items()}
+        servers["oauth"] = {"oauth": self.oauth_port(), "oauth http": self.oauth_http_port()}
+        return servers
+
     def all_ports(self) -> dict[str, int]:
-        ports = {f"dovecot {n} {p}": port for n in DOVECOT_INSTANCES for p, port in self.dovecot_ports(n).items()}
-        ports.update({f"smtp {n}": port for n, port in self.smtp_ports().items()})
-        ports.update({f"postfix {n}": port for n, port in self.postfix_ports().items()})
-        ports["oauth"] = self.oauth_port()
-        ports["oauth http"] = self.oauth_http_port()
-        return ports
+        return {label: port for ports in self.server_ports().values() for label, port in ports.items()}
 
 
 def _traversable_by_others(path: Path) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .client import HarnessError, read_json
 from .dovecot import is_dovecot_process
-from .layout import DOVECOT_INSTANCES, HOST, START_TIMEOUT, Layout, mail_root_for, postfix_root
+from .layout import DOVECOT_INSTANCES, HOST, START_LIMIT, START_TIMEOUT, Layout, mail_root_for, postfix_root
 from .postfix import is_postfix_process
 
 
@@ -192,25 +192,78 @@ def spawn(layout: Layout, processes: list[dict], name: str, argv: list[str], cwd
     write_json(layout.pids_json, {"processes": processes})
 
 
+class _Start:
+    """One server's start: the ports it has yet to open, and when it last made progress."""
+
+    def __init__(self, process: dict, ports: dict[str, int], now: float):
+        self.process = process
+        self.closed = dict(ports)
+        self.cpu = -1
+        self.progressed = now
+
+    def waiting(self, cpu: int, now: float) -> bool:
+        """Whether a port is still closed; a port opened or CPU used (``cpu`` ticks so far) is progress."""
+        opened = [label for label, port in self.closed.items() if port_open(port)]
+        for label in opened:
+            del self.closed[label]
+        if opened or cpu > self.cpu:
+            self.progressed = now
+        self.cpu = cpu
+        return bool(self.closed)
+
+    def failure(self, layout: Layout, why: str) -> HarnessError:
+        p = self.process
+        ports = ", ".join(f"{label} ({port})" for label, port in self.closed.items())
+        return HarnessError(
+            f"{p['name']} (pid {p['pid']}) {why}; ports still closed: {ports}\n{tail(Path(p['log']))}"
+            + _dovecot_logtail(layout, p["name"])
+        )
+
+
 def wait_for_ports(layout: Layout, processes: list[dict]) -> None:
-    pending = dict(layout.all_ports())
-    deadline = time.monotonic() + START_TIMEOUT
-    while pending:
-        for label, port in list(pending.items()):
-            if port_open(port):
-                del pending[label]
-        if not pending:
+    """Wait until every server listens on all its ports (``layout.server_ports()``).
+
+    A loaded machine slows a start down without stopping it, so there is no fixed budget: a server is
+    reported as stuck only once it has gone START_TIMEOUT seconds without progress (no port opened, no
+    CPU used by its process group), or when it exits; START_LIMIT bounds the whole wait (a server busy
+    in a loop). Each report names the server, its closed ports and the end of its log.
+    """
+    owned = layout.server_ports()
+    started = time.monotonic()
+    starts = [_Start(p, owned[p["name"]], started) for p in processes]
+    while True:
+        cpu = _cpu_ticks({start.process["pgid"] for start in starts})
+        now = time.monotonic()
+        starts = [start for start in starts if start.waiting(cpu.get(start.process["pgid"], 0), now)]
+        if not starts:
             return
-        for p in processes:
-            if proc_info(p["pid"]) is None:
-                raise HarnessError(
-                    f"{p['name']} (pid {p['pid']}) exited during start-up:\n{tail(Path(p['log']))}"
-                    + _dovecot_logtail(layout, p["name"])
-                )
-        if time.monotonic() > deadline:
-            details = ", ".join(f"{label} ({port})" for label, port in pending.items())
-            raise HarnessError(f"timed out after {START_TIMEOUT:.0f}s waiting for ports: {details}")
-        time.sleep(0.1)
+        for start in starts:
+            if proc_info(start.process["pid"]) is None:
+                raise start.failure(layout, "exited during start-up")
+            if now - start.progressed > START_TIMEOUT:
+                raise start.failure(layout, f"made no progress for {START_TIMEOUT:g}s (stuck, not slow)")
+            if now - started > START_LIMIT:
+                raise start.failure(layout, f"still starting after {START_LIMIT:g}s though busy all along")
+        time.sleep(0.2)
+
+
+def _cpu_ticks(pgids: set[int]) -> dict[int, int]:
+    """CPU time (clock ticks) used so far by each process group of ``pgids``: its live processes and the
+    children they have waited for."""
+    ticks = dict.fromkeys(pgids, 0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        pgid = int(fields[2])
+        if pgid in ticks:
+            ticks[pgid] += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks
 
 
 def _dovecot_logtail(layout: Layout, process_name: str) -> str:
