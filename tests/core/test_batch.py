@@ -1,6 +1,6 @@
 """Many accounts checked at once: every result returned under its key, concurrency bounded, budget kept."""
 
-import socket
+import select
 import threading
 import time
 
@@ -48,13 +48,11 @@ def _counting_tarpit():
 
 
 def _still_open(conn):
-    """Whether the client has not hung up: nothing is read, only looked at without waiting."""
-    try:
-        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
-    except BlockingIOError:  # open, and silent
-        return True
-    except OSError:  # reset
-        return False
+    """Whether the client has not hung up. POLLRDHUP says so even while the client's last bytes are
+    still unread (a peek would find those bytes, not the end behind them)."""
+    poller = select.poll()
+    poller.register(conn, select.POLLRDHUP)
+    return not poller.poll(0)  # also not open after a reset (POLLHUP, POLLERR)
 
 
 def _tarpit_jobs(port, count, timeout):

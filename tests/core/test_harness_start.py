@@ -48,8 +48,8 @@ class _Layout:
 
 @pytest.fixture
 def start_server(tmp_path, monkeypatch):
-    monkeypatch.setattr(processes, "START_TIMEOUT", 0.5)
-    monkeypatch.setattr(processes, "START_LIMIT", 2.0)
+    monkeypatch.setattr(processes, "START_TIMEOUT", 1.0)
+    monkeypatch.setattr(processes, "START_LIMIT", 3.0)
     started = []
 
     def start(busy, then):
@@ -76,19 +76,19 @@ def start_server(tmp_path, monkeypatch):
 
 
 def test_a_server_slower_than_the_timeout_but_busy_is_waited_for(start_server):
-    assert start_server(busy=1.5, then="listen") > processes.START_TIMEOUT
+    assert start_server(busy=2.0, then="listen") > processes.START_TIMEOUT
 
 
 def test_a_server_idle_with_its_port_closed_is_named_as_stuck(start_server):
     with pytest.raises(HarnessError) as caught:
         start_server(busy=0, then="idle")
     message = str(caught.value)
-    assert message.startswith("fake (pid ") and "made no progress for 0.5s (stuck, not slow)" in message
+    assert message.startswith("fake (pid ") and "made no progress for 1s (stuck, not slow)" in message
     assert "fake port (" in message and "starting" in message  # its closed port and its log
 
 
 def test_a_server_busy_without_end_is_stopped_at_the_limit(start_server):
-    with pytest.raises(HarnessError, match=r"fake \(pid \d+\) still starting after 2s though busy all along"):
+    with pytest.raises(HarnessError, match=r"fake \(pid \d+\) still starting after 3s though busy all along"):
         start_server(busy=60, then="idle")
 
 
