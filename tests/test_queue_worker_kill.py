@@ -217,8 +217,8 @@ class TestQueueWorkerKill(BaseCase):
 
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-        # The job again, as the runner requeues a dead worker's job: skipped while PostgreSQL still holds
-        # the dead worker's session, then the rest of the mailbox.
+        # The mailbox's job again (the next round's, or this one requeued by queue_job's garbage collector):
+        # skipped while PostgreSQL still holds the dead worker's session, then the rest of the mailbox.
         while True:
             self.perform(second, job)
             result = self.result(second)
