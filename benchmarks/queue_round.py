@@ -237,7 +237,9 @@ class OdooSide:
             f"--workers={runners}",
             "--max-cron-threads=0",
             f"--http-port={port}",
-            "--gevent-port=0",
+            # A port it can listen on: a prefork server respawns its gevent process whenever it ends,
+            # and one that cannot start loads Odoo again and again (0.8 of a core, counted as Odoo's).
+            f"--gevent-port={free_port()}",
             "--load=base,web,queue_job",
             f"--db-filter=^{self.copy}$",
             "--limit-time-real=600",
