@@ -414,7 +414,9 @@ def render_queue(queue):
         "the round is queued by the fetch cron's own call and ends when no job is left (the workers have loaded "
         "the database before: long-running workers have). *Host limit*: the system parameter "
         "`email_account.host_connections` (default 8), the connections at once to one mail server. The row's "
-        f"default is {MAILBOXES:,} mailboxes (`--mailboxes`, `--mailbox-messages`). Run "
+        f"default is {MAILBOXES:,} mailboxes; this table: `benchmarks/run.sh --queue-only --mailboxes "
+        f"{queue['mailboxes']} --mailbox-messages {queue['messages_each']}` (`make bench` runs it with every "
+        "other row). Run "
         f"ending {queue['ended']} UTC, load average {queue['load'][0]:.1f} at the "
         f"start and {queue['load'][1]:.1f} at the end.",
         "",
