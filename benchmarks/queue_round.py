@@ -20,6 +20,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -52,10 +53,13 @@ def run(odoo, servers, rtt, mailboxes, messages, runners=(1, 2, 4), kill_message
         thread = side.call(side.template, "setup", "--count", mailboxes, "--prefix", "q", "--port", port)["thread"]
         add_mailboxes(servers, "q", mailboxes, messages, thread)
         results = {"mailboxes": mailboxes, "messages_each": messages, "rtt_ms": rtt * 1000, "rounds": []}
-        # The scaling factor's two ends first; each round saved as it ends, so that a long run cut short
-        # still has its table (run.py --render).
-        for variant in (1, max(runners), *runners[1:-1], "cron"):
-            results["rounds"].append(side.round(variant, proxy, upstream))
+        # The scaling factor's two ends first, then today's cron; each round saved as it ends, so that a
+        # long run cut short still has its table (run.py --render).
+        # The rounds between, on half the mailboxes (their rate is what compares): a full round is about
+        # half an hour at 50 ms, one after another.
+        plan = [(1, None), (max(runners), None), ("cron", None), *((n, mailboxes // 2) for n in runners[1:-1])]
+        for variant, only in plan:
+            results["rounds"].append(side.round(variant, proxy, upstream, mailboxes=only))
             save(results, load, saved_to)
         # The per-host limit at work: the most runners, half as many connection slots to the host, on
         # the first tenth of the mailboxes (at least 100): the peak it shows needs no full round.
@@ -121,6 +125,26 @@ def warm_up(port, database, workers):
         list(pool.map(visit, range(workers * 2)))
 
 
+NO_GEVENT = "email_account_bench_no_gevent"
+
+
+def write_no_gevent_addon(folder):
+    """A server-wide module that keeps a prefork Odoo from starting its gevent (websocket) process.
+    The Odoo here has no gevent (../shared/odoo/README.md leaves it out), and the prefork master
+    starts that process again each time it ends: each start loads Odoo, 0.8 of a core through a round,
+    counted as Odoo's. Jobs never use it."""
+    os.makedirs(os.path.join(folder, NO_GEVENT))
+    files = {
+        "__manifest__.py": '{"name": "Bench: no gevent process", "depends": ["base"], "license": "LGPL-3"}\n',
+        "__init__.py": (
+            "from odoo.service import server\n\nserver.PreforkServer.long_polling_spawn = lambda self: None\n"
+        ),
+    }
+    for name, text in files.items():
+        with open(os.path.join(folder, NO_GEVENT, name), "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
 def free_port():
     import socket
 
@@ -139,6 +163,8 @@ class OdooSide:
             self.addons_path = f"{odoo.addons_path},{queue_addons}"
         self.template = f"{odoo.database}_queue"
         self.copy = f"{odoo.database}_queue_round"
+        self.stub = tempfile.TemporaryDirectory(prefix="email_account_bench_prefork_")
+        write_no_gevent_addon(self.stub.name)
 
     def install(self):
         subprocess.run(["dropdb", "--if-exists", self.template], check=True, capture_output=True)
@@ -237,10 +263,9 @@ class OdooSide:
             f"--workers={runners}",
             "--max-cron-threads=0",
             f"--http-port={port}",
-            # A port it can listen on: a prefork server respawns its gevent process whenever it ends,
-            # and one that cannot start loads Odoo again and again (0.8 of a core, counted as Odoo's).
-            f"--gevent-port={free_port()}",
-            "--load=base,web,queue_job",
+            "--gevent-port=0",
+            f"--addons-path={self.addons_path},{self.stub.name}",  # after odoo_bin's own: this one counts
+            f"--load=base,web,queue_job,{NO_GEVENT}",
             f"--db-filter=^{self.copy}$",
             "--limit-time-real=600",
             "--limit-time-cpu=600",
