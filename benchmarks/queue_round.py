@@ -53,10 +53,9 @@ def run(odoo, servers, rtt, mailboxes, messages, runners=(1, 2, 4), kill_message
         thread = side.call(side.template, "setup", "--count", mailboxes, "--prefix", "q", "--port", port)["thread"]
         add_mailboxes(servers, "q", mailboxes, messages, thread)
         results = {"mailboxes": mailboxes, "messages_each": messages, "rtt_ms": rtt * 1000, "rounds": []}
-        # The scaling factor's two ends first, then today's cron; each round saved as it ends, so that a
-        # long run cut short still has its table (run.py --render).
-        # The rounds between, on half the mailboxes (their rate is what compares): a full round is about
-        # half an hour at 50 ms, one after another.
+        # The scaling factor's two ends first, then today's cron, then the runner counts between on half
+        # the mailboxes (their rate is what compares; a full round one mailbox after another is about
+        # half an hour at 50 ms). Each round is saved as it ends: a run cut short still has its table.
         plan = [(1, None), (max(runners), None), ("cron", None), *((n, mailboxes // 2) for n in runners[1:-1])]
         for variant, only in plan:
             results["rounds"].append(side.round(variant, proxy, upstream, mailboxes=only))
@@ -173,6 +172,7 @@ class OdooSide:
     def drop(self):
         for database in (self.template, self.copy):
             subprocess.run(["dropdb", "--if-exists", database], check=False, capture_output=True)
+        self.stub.cleanup()
 
     def odoo_bin(self, database, *options, wait=True, env=None):
         command = [
@@ -296,8 +296,8 @@ class OdooSide:
                 server.wait()
         busy = cpu.cores(before, after, seconds)
         # The queueing process ended in the round, reaped by this one: its queueing is Odoo's, not other's.
-        queueing = min(busy["other"], queued["cpu_queueing"] / seconds)
-        busy.update(odoo=busy["odoo"] + queueing, other=busy["other"] - queueing)
+        moved = min(busy["other"], queued["cpu_queueing"] / seconds)
+        busy.update(odoo=busy["odoo"] + moved, other=busy["other"] - moved)
         return {"seconds": seconds, "jobs": queued["jobs"], "finished": left == "0", "cores": busy}
 
     def kill(self, port, thread, messages):
