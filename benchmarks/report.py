@@ -453,6 +453,17 @@ def render_queue(queue):
         f"the network; *other* is the rest of the machine's busy time, the kernel's included). The {cores} cores "
         f"are saturated (90 % or more busy) with: {', '.join(saturated) or 'none of these'}."
     )
+    most = rounds.get(max((v for v in rounds if v != "cron"), default=None))
+    if one and most:
+        # Every process's CPU a mailbox at the most runners: the rate at which the cores would be full.
+        per_mailbox = most["cores"]["machine"] * most["seconds"] / (most["imported"] / queue["messages_each"])
+        ceiling = cores / per_mailbox
+        one_rate = one["imported"] / queue["messages_each"] / one["seconds"]
+        lines[-1] += (
+            f" With {name_of(most['variant'])} the machine spent {per_mailbox:.2f} core-seconds a mailbox (all "
+            f"processes): its {cores} cores would be full at about {ceiling:.1f} mailboxes a second, about "
+            f"{ceiling / one_rate:.0f} times one runner's rate."
+        )
     kill = queue.get("kill")
     if kill:
         once = kill["imported"] == kill["distinct"] == kill["mail_messages"] == kill["messages"]
