@@ -164,6 +164,7 @@ class OdooSide:
         self.copy = f"{odoo.database}_queue_round"
         self.stub = tempfile.TemporaryDirectory(prefix="email_account_bench_prefork_")
         write_no_gevent_addon(self.stub.name)
+        self.addons_path += f",{self.stub.name}"  # loaded by the runners' server only (--load)
 
     def install(self):
         subprocess.run(["dropdb", "--if-exists", self.template], check=True, capture_output=True)
@@ -264,7 +265,6 @@ class OdooSide:
             "--max-cron-threads=0",
             f"--http-port={port}",
             "--gevent-port=0",
-            f"--addons-path={self.addons_path},{self.stub.name}",  # after odoo_bin's own: this one counts
             f"--load=base,web,queue_job,{NO_GEVENT}",
             f"--db-filter=^{self.copy}$",
             "--limit-time-real=600",
